@@ -1,0 +1,259 @@
+"""``Client`` and ``AsyncClient``: the thin send loops over the shared decisions of BaseClient."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying, Retrying
+
+from ._base_client import NOT_GIVEN, APIRequest, BaseClient, NotGiven, PreparedCall, TimeoutTypes
+from ._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES
+from .pagination import AsyncPage, AsyncPaginator, SyncPage
+from .resources import (
+    AsyncClaims,
+    AsyncEvents,
+    AsyncPolicies,
+    AsyncQuotes,
+    AsyncRepayments,
+    AsyncTestClock,
+    AsyncWebhookEndpoints,
+    Claims,
+    Events,
+    Policies,
+    Quotes,
+    Repayments,
+    TestClock,
+    WebhookEndpoints,
+)
+
+__all__ = ["Client", "AsyncClient"]
+
+T = TypeVar("T")
+
+
+class Client(BaseClient[httpx.Client]):
+    """The synchronous client. One connection pool per client; use it as a context manager or ``close()``.
+
+    >>> client = Client(api_key="yg_test_...", base_url="http://127.0.0.1:8765")  # doctest: +SKIP
+    """
+
+    quotes: Quotes
+    policies: Policies
+    repayments: Repayments
+    claims: Claims
+    events: Events
+    webhook_endpoints: WebhookEndpoints
+    test_clock: TestClock
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        deadline: float = DEFAULT_DEADLINE,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            deadline=deadline,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        if http_client is not None and transport is not None:
+            from .errors import ConfigurationError
+
+            raise ConfigurationError("pass http_client= or transport=, not both")
+        self._owns_client = http_client is None
+        self._client = http_client or httpx.Client(
+            transport=transport, limits=DEFAULT_CONNECTION_LIMITS, follow_redirects=False
+        )
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
+        self.quotes = Quotes(self)
+        self.policies = Policies(self)
+        self.repayments = Repayments(self)
+        self.claims = Claims(self)
+        self.events = Events(self)
+        self.webhook_endpoints = WebhookEndpoints(self)
+        self.test_clock = TestClock(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Client:
+        """A copy with other defaults that shares this client's connection pool."""
+        clone: Client = self._copy_with(timeout=timeout, deadline=deadline, max_retries=max_retries)
+        return clone
+
+    def close(self) -> None:
+        """Close the connection pool (not one passed in as ``http_client``, nor a copy's)."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sending -----------------------------------------------------------------------------
+    def _send_with_retries(self, call: PreparedCall) -> httpx.Response:
+        def attempt() -> httpx.Response:
+            call.attempts += 1
+            call.request.extensions["timeout"] = self._attempt_timeout(call)
+            try:
+                response = self._client.send(call.request)
+            except httpx.TransportError as exc:
+                self._log_attempt(call, None, exc)
+                raise
+            self._log_attempt(call, response, None)
+            return response
+
+        retrying = Retrying(
+            stop=self._tenacity_stop(call),
+            wait=self._tenacity_wait,
+            retry=self._tenacity_retry,
+            retry_error_callback=self._tenacity_give_up,
+            sleep=time.sleep,
+            reraise=True,
+        )
+        try:
+            response: httpx.Response = retrying(attempt)
+        except httpx.TransportError as exc:
+            raise self._connection_error(call, exc) from exc
+        return response
+
+    def _execute(self, req: APIRequest[T]) -> T:
+        call = self._prepare(req)
+        return self._parse(req, call, self._send_with_retries(call))
+
+    def _execute_page(self, req: APIRequest[Any], cursor: str | None = None) -> SyncPage[Any]:
+        call = self._prepare(self._page_request(req, cursor))
+        fields = self._parse_page_data(req.cast_to, call, self._send_with_retries(call))
+        return SyncPage(lambda c: self._execute_page(req, c), **fields)
+
+
+class AsyncClient(BaseClient[httpx.AsyncClient]):
+    """The asyncio client: the same resources as ``Client``, awaited; ``async for`` over lists."""
+
+    quotes: AsyncQuotes
+    policies: AsyncPolicies
+    repayments: AsyncRepayments
+    claims: AsyncClaims
+    events: AsyncEvents
+    webhook_endpoints: AsyncWebhookEndpoints
+    test_clock: AsyncTestClock
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        deadline: float = DEFAULT_DEADLINE,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            deadline=deadline,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        if http_client is not None and transport is not None:
+            from .errors import ConfigurationError
+
+            raise ConfigurationError("pass http_client= or transport=, not both")
+        self._owns_client = http_client is None
+        self._client = http_client or httpx.AsyncClient(
+            transport=transport, limits=DEFAULT_CONNECTION_LIMITS, follow_redirects=False
+        )
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
+        self.quotes = AsyncQuotes(self)
+        self.policies = AsyncPolicies(self)
+        self.repayments = AsyncRepayments(self)
+        self.claims = AsyncClaims(self)
+        self.events = AsyncEvents(self)
+        self.webhook_endpoints = AsyncWebhookEndpoints(self)
+        self.test_clock = AsyncTestClock(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> AsyncClient:
+        """A copy with other defaults that shares this client's connection pool."""
+        clone: AsyncClient = self._copy_with(timeout=timeout, deadline=deadline, max_retries=max_retries)
+        return clone
+
+    async def close(self) -> None:
+        """Close the connection pool (not one passed in as ``http_client``, nor a copy's)."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- sending -----------------------------------------------------------------------------
+    async def _send_with_retries(self, call: PreparedCall) -> httpx.Response:
+        async def attempt() -> httpx.Response:
+            call.attempts += 1
+            call.request.extensions["timeout"] = self._attempt_timeout(call)
+            try:
+                response = await self._client.send(call.request)
+            except httpx.TransportError as exc:
+                self._log_attempt(call, None, exc)
+                raise
+            self._log_attempt(call, response, None)
+            return response
+
+        retrying = AsyncRetrying(
+            stop=self._tenacity_stop(call),
+            wait=self._tenacity_wait,
+            retry=self._tenacity_retry,
+            retry_error_callback=self._tenacity_give_up,
+            sleep=asyncio.sleep,
+            reraise=True,
+        )
+        try:
+            response: httpx.Response = await retrying(attempt)
+        except httpx.TransportError as exc:
+            raise self._connection_error(call, exc) from exc
+        return response
+
+    async def _execute(self, req: APIRequest[T]) -> T:
+        call = self._prepare(req)
+        return self._parse(req, call, await self._send_with_retries(call))
+
+    async def _execute_page(self, req: APIRequest[Any], cursor: str | None = None) -> AsyncPage[Any]:
+        call = self._prepare(self._page_request(req, cursor))
+        fields = self._parse_page_data(req.cast_to, call, await self._send_with_retries(call))
+        return AsyncPage(lambda c: self._execute_page(req, c), **fields)
+
+    def _paginator(self, req: APIRequest[Any]) -> AsyncPaginator[Any]:
+        return AsyncPaginator(lambda c: self._execute_page(req, c))

@@ -1,0 +1,40 @@
+"""Every default of the client, named once."""
+
+from __future__ import annotations
+
+import httpx
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_CONNECTION_LIMITS",
+    "INITIAL_RETRY_DELAY",
+    "MAX_RETRY_DELAY",
+    "MAX_RETRY_AFTER",
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "LOG_ENV",
+]
+
+API_VERSION = "2026-11-01"
+"""Sent as ``yangguang-version`` on every request."""
+
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+"""Per attempt: 5 s to connect, 20 s for each read/write/pool wait."""
+
+DEFAULT_DEADLINE = 60.0
+"""Seconds for the whole call, every retry and back-off included."""
+
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_CONNECTION_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0
+"""A server's Retry-After longer than this is not honoured (the SDK backs off normally instead)."""
+
+API_KEY_ENV = "YANGGUANG_API_KEY"
+BASE_URL_ENV = "YANGGUANG_BASE_URL"
+LOG_ENV = "YANGGUANG_LOG"

@@ -1,0 +1,63 @@
+"""The ``yangguang_sdk`` logger and the filter that keeps secrets and personal data out of it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+from ._constants import LOG_ENV
+
+__all__ = ["logger", "redact", "setup_logging"]
+
+logger = logging.getLogger("yangguang_sdk")
+
+_PATTERNS = [
+    (re.compile(r"\b(yg_(?:test|live)_)[A-Za-z0-9_]+"), r"\1****"),
+    (re.compile(r"\b(wh(?:sec|sk|pk)_)[A-Za-z0-9+/=]+"), r"\1****"),
+    (re.compile(r"(?i)(bearer\s+)\S+"), r"\1****"),
+    # 18-character resident ID numbers and unified social credit codes
+    (
+        re.compile(r"(?<![A-Za-z0-9])([0-9A-Z]{6})[0-9A-Z]{8}([0-9A-Z]{3}[0-9A-Z])(?![A-Za-z0-9])"),
+        r"\1********\2",
+    ),
+    # 11-digit mainland mobile numbers
+    (re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)"), r"\1****\2"),
+]
+
+
+def redact(text: str) -> str:
+    """``text`` with API keys, webhook secrets, ID numbers and phone numbers masked."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Masks sensitive values in every record that passes through the SDK's loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+logger.addFilter(RedactingFilter())
+_configured = False
+
+
+def setup_logging() -> None:
+    """Turn the SDK's logging on from ``YANGGUANG_LOG=debug|info`` (once per process)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    level = os.environ.get(LOG_ENV, "").strip().lower()
+    if level in ("debug", "info"):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        handler.addFilter(RedactingFilter())
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if level == "debug" else logging.INFO)

@@ -1,0 +1,28 @@
+"""The API's resources, each a thin sync class and async class over one set of request builders."""
+
+from __future__ import annotations
+
+from .claims import AsyncClaims, Claims
+from .events import AsyncEvents, Events
+from .policies import AsyncPolicies, Policies
+from .quotes import AsyncQuotes, Quotes
+from .repayments import AsyncRepayments, Repayments
+from .test_clock import AsyncTestClock, TestClock
+from .webhook_endpoints import AsyncWebhookEndpoints, WebhookEndpoints
+
+__all__ = [
+    "AsyncClaims",
+    "AsyncEvents",
+    "AsyncPolicies",
+    "AsyncQuotes",
+    "AsyncRepayments",
+    "AsyncTestClock",
+    "AsyncWebhookEndpoints",
+    "Claims",
+    "Events",
+    "Policies",
+    "Quotes",
+    "Repayments",
+    "TestClock",
+    "WebhookEndpoints",
+]

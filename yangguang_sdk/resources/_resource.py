@@ -1,0 +1,165 @@
+"""How resource methods are written once for both clients.
+
+A resource method is a *builder*: a plain function that validates its arguments and returns an
+``APIRequest`` describing the call. ``sync_method`` / ``async_method`` turn a builder into a method
+of the sync or async resource class, keeping its signature and docstring for editors and mypy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, Concatenate, TypedDict, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from typing_extensions import ParamSpec
+
+from .._base_client import APIRequest, TimeoutTypes
+from ..errors import ParameterError
+from ..pagination import AsyncPaginator, SyncPage
+
+if TYPE_CHECKING:
+    from .._client import AsyncClient, Client
+
+__all__ = [
+    "RequestOptions",
+    "SyncAPIResource",
+    "AsyncAPIResource",
+    "sync_method",
+    "async_method",
+    "sync_list",
+    "async_list",
+    "validate_params",
+    "path_id",
+    "aware",
+    "options",
+    "page_limit",
+]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+class RequestOptions(TypedDict, total=False):
+    """Per-call options every method accepts."""
+
+    idempotency_key: str
+    """POST only: the key for this call (e.g. your order id); by default one is generated per call."""
+    timeout: TimeoutTypes
+    """Per-attempt timeout in seconds (or an httpx.Timeout) for this call."""
+    deadline: float
+    """Seconds for the whole call including retries."""
+    extra_headers: Mapping[str, str]
+
+
+def options(opts: RequestOptions) -> dict[str, Any]:
+    """The APIRequest fields for the per-call options, checked."""
+    unknown = set(opts) - set(RequestOptions.__annotations__)
+    if unknown:
+        raise ParameterError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    out: dict[str, Any] = dict(opts)
+    key = out.get("idempotency_key")
+    if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255 or not key.isprintable()):
+        raise ParameterError("must be a printable string of 1-255 characters", param="idempotency_key")
+    return out
+
+
+class SyncAPIResource:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+
+class AsyncAPIResource:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+
+def sync_method(build: Callable[P, APIRequest[T]]) -> Callable[Concatenate[SyncAPIResource, P], T]:
+    @functools.wraps(build)
+    def method(self: SyncAPIResource, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._client._execute(build(*args, **kwargs))
+
+    return method
+
+
+def async_method(
+    build: Callable[P, APIRequest[T]],
+) -> Callable[Concatenate[AsyncAPIResource, P], Coroutine[Any, Any, T]]:
+    @functools.wraps(build)
+    async def method(self: AsyncAPIResource, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._client._execute(build(*args, **kwargs))
+
+    return method
+
+
+def sync_list(build: Callable[P, APIRequest[T]]) -> Callable[Concatenate[SyncAPIResource, P], SyncPage[T]]:
+    @functools.wraps(build)
+    def method(self: SyncAPIResource, /, *args: P.args, **kwargs: P.kwargs) -> SyncPage[T]:
+        return self._client._execute_page(build(*args, **kwargs))
+
+    return method
+
+
+def async_list(
+    build: Callable[P, APIRequest[T]],
+) -> Callable[Concatenate[AsyncAPIResource, P], AsyncPaginator[T]]:
+    @functools.wraps(build)
+    def method(self: AsyncAPIResource, /, *args: P.args, **kwargs: P.kwargs) -> AsyncPaginator[T]:
+        return self._client._paginator(build(*args, **kwargs))
+
+    return method
+
+
+# -- argument checks shared by the builders ------------------------------------------------------
+_UNION_TAGS = {"individual", "enterprise"}
+
+
+def validate_params(model: type[M], data: Mapping[str, Any]) -> M:
+    """``model`` validated from ``data``; a failure becomes a ParameterError naming the field.
+
+    The message never repeats the input value (ID numbers and phones must not leak).
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        loc = [str(p) for p in first["loc"] if str(p) not in _UNION_TAGS and "[" not in str(p)]
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown field (a typo?)"
+        elif first["type"] == "missing":
+            message = "is required"
+        more = len(exc.errors()) - 1
+        if more:
+            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise ParameterError(message, param=".".join(loc) or None) from None
+
+
+def path_id(value: object, param: str, prefix: str) -> str:
+    """An object id checked before it goes into a URL path."""
+    if not isinstance(value, str) or not value:
+        raise ParameterError("must be a non-empty string id", param=param)
+    if not value.startswith(prefix) or not value.replace("_", "").isalnum() or len(value) > 64:
+        raise ParameterError(f"must be an id starting with {prefix!r}", param=param)
+    return value
+
+
+def aware(value: dt.datetime | None, param: str) -> str | None:
+    """An aware datetime as ISO 8601 UTC for a query string; naive datetimes are refused."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        raise ParameterError("must be a datetime", param=param)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ParameterError("must be timezone-aware (e.g. datetime.now(timezone.utc))", param=param)
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def page_limit(limit: int | None) -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+        raise ParameterError("must be an int from 1 to 100", param="limit")
+    return limit

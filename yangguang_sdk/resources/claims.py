@@ -1,0 +1,51 @@
+"""``client.claims``: claims open themselves when a borrower defaults (代偿)."""
+
+from __future__ import annotations
+
+from typing_extensions import Unpack
+
+from .._base_client import APIRequest
+from ..types.claim import Claim, ClaimStatus
+from ._resource import (
+    AsyncAPIResource,
+    RequestOptions,
+    SyncAPIResource,
+    async_list,
+    async_method,
+    options,
+    page_limit,
+    path_id,
+    sync_list,
+    sync_method,
+)
+
+__all__ = ["Claims", "AsyncClaims"]
+
+
+def retrieve(claim_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Claim]:
+    """A claim by id."""
+    return APIRequest("GET", f"/v1/claims/{path_id(claim_id, 'claim_id', 'clm_')}", Claim, **options(opts))
+
+
+def list_(
+    *,
+    policy_id: str | None = None,
+    status: ClaimStatus | None = None,
+    limit: int | None = None,
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[Claim]:
+    """Claims, oldest first, optionally of one policy or in one status."""
+    if policy_id is not None:
+        path_id(policy_id, "policy_id", "pol_")
+    query = {"policy_id": policy_id, "status": status, "limit": page_limit(limit)}
+    return APIRequest("GET", "/v1/claims", Claim, query=query, paginated=True, **options(opts))
+
+
+class Claims(SyncAPIResource):
+    retrieve = sync_method(retrieve)
+    list = sync_list(list_)
+
+
+class AsyncClaims(AsyncAPIResource):
+    retrieve = async_method(retrieve)
+    list = async_list(list_)

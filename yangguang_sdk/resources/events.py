@@ -1,0 +1,60 @@
+"""``client.events``: every event ever emitted, for reconciliation of missed webhooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from typing_extensions import Unpack
+
+from .._base_client import APIRequest
+from ..types.event import Event
+from ._resource import (
+    AsyncAPIResource,
+    RequestOptions,
+    SyncAPIResource,
+    async_list,
+    async_method,
+    aware,
+    options,
+    page_limit,
+    path_id,
+    sync_list,
+    sync_method,
+)
+
+__all__ = ["Events", "AsyncEvents"]
+
+
+def retrieve(event_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Event]:
+    """An event by id, typed by its ``type``."""
+    return APIRequest("GET", f"/v1/events/{path_id(event_id, 'event_id', 'evt_')}", Event, **options(opts))
+
+
+def list_(
+    *,
+    type: str | None = None,
+    created_gte: dt.datetime | None = None,
+    limit: int | None = None,
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[Event]:
+    """Events in the order they happened, optionally of one type and since a time."""
+    query = {"type": type, "created_gte": aware(created_gte, "created_gte"), "limit": page_limit(limit)}
+    return APIRequest("GET", "/v1/events", Event, query=query, paginated=True, **options(opts))
+
+
+def redeliver(event_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Event]:
+    """Send an event again, with the same id, to every enabled endpoint subscribed to it."""
+    eid = path_id(event_id, "event_id", "evt_")
+    return APIRequest("POST", f"/v1/events/{eid}/redeliver", Event, body={}, **options(opts))
+
+
+class Events(SyncAPIResource):
+    retrieve = sync_method(retrieve)
+    list = sync_list(list_)
+    redeliver = sync_method(redeliver)
+
+
+class AsyncEvents(AsyncAPIResource):
+    retrieve = async_method(retrieve)
+    list = async_list(list_)
+    redeliver = async_method(redeliver)

@@ -1,0 +1,102 @@
+"""``client.policies``: bind a quote, then cancel or settle (提前结清) the cover."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from typing_extensions import Unpack
+
+from .._base_client import APIRequest
+from ..types.policy import Policy, PolicyBindParams, PolicyCancelParams, PolicySettleParams, PolicyStatus
+from ._resource import (
+    AsyncAPIResource,
+    RequestOptions,
+    SyncAPIResource,
+    async_list,
+    async_method,
+    aware,
+    options,
+    page_limit,
+    path_id,
+    sync_list,
+    sync_method,
+    validate_params,
+)
+
+__all__ = ["Policies", "AsyncPolicies"]
+
+
+def bind(*, quote_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Policy]:
+    """Bind an approved quote into a policy. Safe to retry: pass your order id as
+    ``idempotency_key`` and a repeated call returns the same policy."""
+    path_id(quote_id, "quote_id", "quo_")
+    body = validate_params(PolicyBindParams, {"quote_id": quote_id})
+    return APIRequest("POST", "/v1/policies", Policy, body=body, **options(opts))
+
+
+def retrieve(policy_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Policy]:
+    """A policy by id, with its installments."""
+    return APIRequest(
+        "GET", f"/v1/policies/{path_id(policy_id, 'policy_id', 'pol_')}", Policy, **options(opts)
+    )
+
+
+def list_(
+    *,
+    status: PolicyStatus | None = None,
+    merchant_order_id: str | None = None,
+    created_gte: dt.datetime | None = None,
+    limit: int | None = None,
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[Policy]:
+    """Policies, oldest first; iterate the result to walk every page."""
+    query = {
+        "status": status,
+        "merchant_order_id": merchant_order_id,
+        "created_gte": aware(created_gte, "created_gte"),
+        "limit": page_limit(limit),
+    }
+    return APIRequest("GET", "/v1/policies", Policy, query=query, paginated=True, **options(opts))
+
+
+def cancel(
+    policy_id: str,
+    *,
+    reason: str = "requested_by_customer",
+    preview: bool = False,
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[Policy]:
+    """Cancel a policy: a full refund inside the cooling-off period, the unearned premium after it.
+    ``preview=True`` returns the refund without cancelling."""
+    pid = path_id(policy_id, "policy_id", "pol_")
+    body = validate_params(PolicyCancelParams, {"reason": reason, "preview": preview})
+    return APIRequest("POST", f"/v1/policies/{pid}/cancel", Policy, body=body, **options(opts))
+
+
+def settle(
+    policy_id: str,
+    *,
+    settled_on: dt.date | str | None = None,
+    preview: bool = False,
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[Policy]:
+    """Early full repayment (提前结清): the policy completes and the unearned premium is refunded."""
+    pid = path_id(policy_id, "policy_id", "pol_")
+    body = validate_params(PolicySettleParams, {"settled_on": settled_on, "preview": preview})
+    return APIRequest("POST", f"/v1/policies/{pid}/settle", Policy, body=body, **options(opts))
+
+
+class Policies(SyncAPIResource):
+    bind = sync_method(bind)
+    retrieve = sync_method(retrieve)
+    list = sync_list(list_)
+    cancel = sync_method(cancel)
+    settle = sync_method(settle)
+
+
+class AsyncPolicies(AsyncAPIResource):
+    bind = async_method(bind)
+    retrieve = async_method(retrieve)
+    list = async_list(list_)
+    cancel = async_method(cancel)
+    settle = async_method(settle)

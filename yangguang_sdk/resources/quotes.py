@@ -1,0 +1,59 @@
+"""``client.quotes``: underwrite and price a purchase or loan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from typing_extensions import Unpack
+
+from .._base_client import APIRequest
+from ..types.quote import ProductName, Quote, QuoteCreateParams
+from ._resource import (
+    AsyncAPIResource,
+    RequestOptions,
+    SyncAPIResource,
+    async_method,
+    options,
+    path_id,
+    sync_method,
+    validate_params,
+)
+
+__all__ = ["Quotes", "AsyncQuotes"]
+
+
+def create(
+    *,
+    product: ProductName,
+    merchant_order_id: str,
+    borrower: dict[str, Any],
+    loan: dict[str, Any],
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[Quote]:
+    """Underwrite and price one installment purchase or loan.
+
+    ``borrower`` is ``{"type": "individual", "name", "id_number", "phone", "credit_score"}`` or
+    ``{"type": "enterprise", "name", "uscc", "credit_score"}``; ``loan`` is ``{"principal": Money,
+    "term_months", "annual_rate": "0.12", "first_due_date": "2026-12-25"}``. Identity numbers,
+    money and dates are checked here, before anything is sent.
+    """
+    body = validate_params(
+        QuoteCreateParams,
+        {"product": product, "merchant_order_id": merchant_order_id, "borrower": borrower, "loan": loan},
+    )
+    return APIRequest("POST", "/v1/quotes", Quote, body=body, **options(opts))
+
+
+def retrieve(quote_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Quote]:
+    """A quote by id (referred quotes change once decided)."""
+    return APIRequest("GET", f"/v1/quotes/{path_id(quote_id, 'quote_id', 'quo_')}", Quote, **options(opts))
+
+
+class Quotes(SyncAPIResource):
+    create = sync_method(create)
+    retrieve = sync_method(retrieve)
+
+
+class AsyncQuotes(AsyncAPIResource):
+    create = async_method(create)
+    retrieve = async_method(retrieve)

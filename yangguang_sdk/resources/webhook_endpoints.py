@@ -1,0 +1,86 @@
+"""``client.webhook_endpoints``: where the insurer sends signed events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from typing_extensions import Unpack
+
+from .._base_client import APIRequest
+from ..types.webhook_endpoint import WebhookEndpoint, WebhookEndpointCreateParams
+from ._resource import (
+    AsyncAPIResource,
+    RequestOptions,
+    SyncAPIResource,
+    async_list,
+    async_method,
+    options,
+    page_limit,
+    path_id,
+    sync_list,
+    sync_method,
+    validate_params,
+)
+
+__all__ = ["WebhookEndpoints", "AsyncWebhookEndpoints"]
+
+
+def create(
+    *,
+    url: str,
+    events: Sequence[str] = (),
+    signing: Literal["ed25519", "hmac-sha256"] = "ed25519",
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[WebhookEndpoint]:
+    """Register a URL for events (all when ``events`` is empty). The returned ``secret`` is shown
+    only now: store it. Ed25519 by default, so a leaked receiver key cannot forge events."""
+    body = validate_params(
+        WebhookEndpointCreateParams, {"url": url, "events": list(events), "signing": signing}
+    )
+    return APIRequest("POST", "/v1/webhook_endpoints", WebhookEndpoint, body=body, **options(opts))
+
+
+def retrieve(endpoint_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[WebhookEndpoint]:
+    eid = path_id(endpoint_id, "endpoint_id", "whe_")
+    return APIRequest("GET", f"/v1/webhook_endpoints/{eid}", WebhookEndpoint, **options(opts))
+
+
+def list_(*, limit: int | None = None, **opts: Unpack[RequestOptions]) -> APIRequest[WebhookEndpoint]:
+    return APIRequest(
+        "GET",
+        "/v1/webhook_endpoints",
+        WebhookEndpoint,
+        query={"limit": page_limit(limit)},
+        paginated=True,
+        **options(opts),
+    )
+
+
+def delete(endpoint_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[WebhookEndpoint]:
+    eid = path_id(endpoint_id, "endpoint_id", "whe_")
+    return APIRequest("DELETE", f"/v1/webhook_endpoints/{eid}", WebhookEndpoint, **options(opts))
+
+
+def rotate_secret(endpoint_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[WebhookEndpoint]:
+    """A new secret; the old one keeps signing beside it for 24 hours."""
+    eid = path_id(endpoint_id, "endpoint_id", "whe_")
+    return APIRequest(
+        "POST", f"/v1/webhook_endpoints/{eid}/rotate_secret", WebhookEndpoint, body={}, **options(opts)
+    )
+
+
+class WebhookEndpoints(SyncAPIResource):
+    create = sync_method(create)
+    retrieve = sync_method(retrieve)
+    list = sync_list(list_)
+    delete = sync_method(delete)
+    rotate_secret = sync_method(rotate_secret)
+
+
+class AsyncWebhookEndpoints(AsyncAPIResource):
+    create = async_method(create)
+    retrieve = async_method(retrieve)
+    list = async_list(list_)
+    delete = async_method(delete)
+    rotate_secret = async_method(rotate_secret)

@@ -1,0 +1,36 @@
+"""Base classes of the wire models: responses tolerate new fields, requests forbid unknown ones."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+if TYPE_CHECKING:
+    from .._response import ResponseInfo
+
+__all__ = ["APIObject", "RequestModel"]
+
+
+class APIObject(BaseModel):
+    """A response object. Unknown fields are kept but never break parsing, so an old SDK keeps
+    working when the insurer adds a field. ``last_response`` holds the status and headers of the
+    HTTP response it came from."""
+
+    model_config = ConfigDict(extra="allow", frozen=False, hide_input_in_errors=True)
+    _last_response: ResponseInfo | None = PrivateAttr(default=None)
+
+    @property
+    def last_response(self) -> ResponseInfo | None:
+        """Status, headers and request id of the response this object was read from."""
+        return self._last_response
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as JSON-ready data, as on the wire."""
+        return self.model_dump(mode="json")
+
+
+class RequestModel(BaseModel):
+    """A request body. Unknown fields are an error before anything is sent: a typo is caught early."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, str_max_length=10_000)

@@ -1,0 +1,37 @@
+"""Claims (代偿) and the objects around them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from ._base import APIObject
+from .money import Money
+
+__all__ = ["Claim", "ClaimStatus", "TestClock"]
+
+ClaimStatus = Literal["open", "approved", "paid", "rejected"]
+
+
+class Claim(APIObject):
+    """A claim opened on a borrower's default; paid to the beneficiary, then partly recovered (追偿)."""
+
+    object: Literal["claim"] = "claim"
+    id: str
+    policy_id: str
+    status: ClaimStatus
+    amount: Money
+    opened_at: dt.datetime
+    approved_at: dt.datetime | None = None
+    paid_at: dt.datetime | None = None
+    recovered: Money | None = None
+    recovered_at: dt.datetime | None = None
+    version: int = 1
+
+
+class TestClock(APIObject):
+    """The sandbox's clock."""
+
+    __test__ = False  # not a pytest class
+    object: Literal["test_clock"] = "test_clock"
+    now: dt.datetime

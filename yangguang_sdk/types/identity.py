@@ -1,0 +1,167 @@
+"""Chinese identity numbers, checked exactly and masked wherever they are shown.
+
+Resident ID numbers follow GB 11643 (18 characters, ISO 7064 MOD 11-2 check character, a real
+birth date); Unified Social Credit Codes follow GB 32100 (18 characters, MOD 31 check). Both are
+personal or business data: ``repr`` and ``str`` show ``110105********002X``, and error messages
+never repeat the value.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import PydanticCustomError, core_schema
+
+__all__ = [
+    "ResidentIdNumber",
+    "SocialCreditCode",
+    "PhoneNumber",
+    "resident_id_problem",
+    "social_credit_code_problem",
+    "mask",
+]
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def mask(value: str, keep_start: int = 6, keep_end: int = 4) -> str:
+    """``110105********002X``: the region and the check digits, never the birth date."""
+    if len(value) <= keep_start + keep_end:
+        return "*" * len(value)
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+
+
+def resident_id_problem(value: str) -> str | None:
+    """Why ``value`` is not a valid GB 11643 resident ID number, or None when it is."""
+    if len(value) != 18:
+        return "must be 18 characters"
+    body, check = value[:17], value[17].upper()
+    if not body.isascii() or not body.isdigit():
+        return "the first 17 characters must be digits"
+    try:
+        _dt.date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
+    except ValueError:
+        return "the birth date part is not a real date"
+    total = sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True))
+    if _ID_CHECK[total % 11] != check:
+        return "the check character does not match (a typo?)"
+    return None
+
+
+def social_credit_code_problem(value: str) -> str | None:
+    """Why ``value`` is not a valid GB 32100 unified social credit code, or None when it is."""
+    if len(value) != 18:
+        return "must be 18 characters"
+    value = value.upper()
+    if any(c not in _USCC_ALPHABET for c in value):
+        return "contains a character outside the code's alphabet (no I, O, S, V, Z)"
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(value[:17], _USCC_WEIGHTS, strict=True))
+    if _USCC_ALPHABET[(31 - total % 31) % 31] != value[17]:
+        return "the check character does not match (a typo?)"
+    return None
+
+
+def _phone_problem(value: str) -> str | None:
+    if len(value) != 11 or not value.isascii() or not value.isdigit() or value[0] != "1":
+        return "must be an 11-digit mainland mobile number starting with 1"
+    return None
+
+
+class _Sensitive:
+    """A string-like value that shows itself only masked. ``.value`` is the real one."""
+
+    __slots__ = ("_value",)
+    _problem = staticmethod(resident_id_problem)
+    _label = "identity number"
+    _error_type = "identity_number"
+    _keep = (6, 4)
+
+    def __init__(self, value: str) -> None:
+        if isinstance(value, type(self)):
+            value = value.value
+        if not isinstance(value, str):
+            raise TypeError(f"{self._label} must be a string")
+        value = value.strip().upper()
+        problem = type(self)._problem(value)
+        if problem:
+            raise ValueError(f"{self._label} {problem}")
+        self._value = value
+
+    @property
+    def value(self) -> str:
+        return self._value
+
+    @property
+    def masked(self) -> str:
+        return mask(self._value, *self._keep)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.masked!r})"
+
+    def __str__(self) -> str:
+        return self.masked
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Sensitive):
+            return type(self) is type(other) and self._value == other._value
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._value))
+
+    @classmethod
+    def _validate(cls, value: Any) -> Any:
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, str):
+            raise PydanticCustomError(cls._error_type, f"{cls._label} must be a string")
+        problem = cls._problem(value.strip().upper())
+        if problem:
+            # The message never contains the value itself.
+            raise PydanticCustomError(cls._error_type, problem)
+        return cls(value)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls._validate,
+            json_schema_input_schema=core_schema.str_schema(min_length=11, max_length=18),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda v: v.value, when_used="always"
+            ),
+        )
+
+
+class ResidentIdNumber(_Sensitive):
+    """An 18-character PRC resident ID number (GB 11643), masked when shown."""
+
+    __slots__ = ()
+    _problem = staticmethod(resident_id_problem)
+    _label = "id_number"
+    _error_type = "id_number"
+
+
+class SocialCreditCode(_Sensitive):
+    """An 18-character Unified Social Credit Code (GB 32100), masked when shown."""
+
+    __slots__ = ()
+    _problem = staticmethod(social_credit_code_problem)
+    _label = "uscc"
+    _error_type = "uscc"
+
+
+class PhoneNumber(_Sensitive):
+    """An 11-digit mainland mobile number, masked when shown (``138****8000``)."""
+
+    __slots__ = ()
+    _problem = staticmethod(_phone_problem)
+    _label = "phone"
+    _error_type = "phone"
+    _keep = (3, 4)

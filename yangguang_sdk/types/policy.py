@@ -1,0 +1,79 @@
+"""Policies: a bound quote, the cover that stands behind the lender."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ._base import APIObject, RequestModel
+from .money import Money
+from .quote import Installment
+
+__all__ = [
+    "Policy",
+    "PolicyBindParams",
+    "PolicyCancelParams",
+    "PolicySettleParams",
+    "PolicyStatus",
+    "Repayment",
+    "RepaymentCreateParams",
+]
+
+PolicyStatus = Literal["active", "cancelled", "completed", "claimed"]
+
+
+class Policy(APIObject):
+    """Credit insurance in force (or ended) on one loan."""
+
+    object: Literal["policy"] = "policy"
+    id: str
+    quote_id: str
+    merchant_order_id: str
+    product: str
+    status: PolicyStatus
+    premium: Money
+    sum_insured: Money
+    bound_at: dt.datetime
+    cooling_off_until: dt.date
+    refund: Money | None = None
+    cancelled_at: dt.datetime | None = None
+    cancel_reason: str | None = None
+    completed_at: dt.datetime | None = None
+    installments: list[Installment] = Field(default_factory=list)
+    version: int = 1
+    preview: bool = False
+
+
+class PolicyBindParams(RequestModel):
+    quote_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class PolicyCancelParams(RequestModel):
+    reason: Annotated[str, Field(min_length=1, max_length=200)] = "requested_by_customer"
+    preview: bool = False
+
+
+class PolicySettleParams(RequestModel):
+    settled_on: dt.date | None = None
+    preview: bool = False
+
+
+class Repayment(APIObject):
+    """An installment the platform reported paid."""
+
+    object: Literal["repayment"] = "repayment"
+    id: str
+    policy_id: str
+    installment: int
+    amount: Money
+    paid_at: dt.datetime
+    created_at: dt.datetime | None = None
+
+
+class RepaymentCreateParams(RequestModel):
+    policy_id: Annotated[str, Field(min_length=1, max_length=64)]
+    installment: Annotated[int, Field(strict=True, ge=1, le=120)]
+    amount: Money
+    paid_at: dt.datetime

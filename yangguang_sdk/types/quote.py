@@ -1,0 +1,121 @@
+"""Quotes: the insurer's underwriting decision and price for one installment purchase or loan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from ._base import APIObject, RequestModel
+from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode
+from .money import Money
+
+__all__ = [
+    "Installment",
+    "Quote",
+    "IndividualBorrower",
+    "EnterpriseBorrower",
+    "Borrower",
+    "LoanTerms",
+    "QuoteCreateParams",
+    "ProductName",
+    "Decision",
+]
+
+ProductName = Literal["consumer_installment", "platform_loan", "sme_loan"]
+Decision = Literal["approved", "declined", "referred"]
+InstallmentStatus = Literal["scheduled", "paid", "overdue"]
+
+
+class Installment(APIObject):
+    """One monthly installment of the borrower's schedule, rounded to the fen."""
+
+    installment: int
+    due_date: dt.date
+    principal: Money
+    interest: Money
+    amount: Money
+    status: InstallmentStatus = "scheduled"
+    days_past_due: int = 0
+    paid_at: dt.datetime | None = None
+
+
+class Quote(APIObject):
+    """The underwriting decision and price for one purchase or loan."""
+
+    object: Literal["quote"] = "quote"
+    id: str
+    product: str
+    merchant_order_id: str
+    decision: Decision
+    decline_reason: str | None = None
+    premium: Money | None = None
+    sum_insured: Money
+    comprehensive_cost: Decimal | None = None
+    created_at: dt.datetime
+    decided_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    schedule: list[Installment] = Field(default_factory=list)
+    policy_id: str | None = None
+
+
+def _require_aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("must be timezone-aware (e.g. datetime.now(timezone.utc))")
+    return value
+
+
+class IndividualBorrower(RequestModel):
+    """A person borrowing: consumer_installment and platform_loan."""
+
+    type: Literal["individual"]
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    id_number: ResidentIdNumber
+    phone: PhoneNumber | None = None
+    credit_score: Annotated[int, Field(strict=True, ge=300, le=850)] | None = None
+
+
+class EnterpriseBorrower(RequestModel):
+    """A company borrowing: sme_loan."""
+
+    type: Literal["enterprise"]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    uscc: SocialCreditCode
+    credit_score: Annotated[int, Field(strict=True, ge=300, le=850)] | None = None
+
+
+Borrower = Annotated[IndividualBorrower | EnterpriseBorrower, Field(discriminator="type")]
+
+
+class LoanTerms(RequestModel):
+    """The loan being insured: principal, term, nominal annual rate and first due date."""
+
+    principal: Money
+    term_months: Annotated[int, Field(strict=True, ge=1, le=120)]
+    annual_rate: Annotated[Decimal, Field(ge=0, le=1, max_digits=12)]
+    first_due_date: dt.date
+
+    @field_validator("annual_rate", mode="before")
+    @classmethod
+    def _no_float_rate(cls, value: object) -> object:
+        if isinstance(value, float):
+            raise ValueError("floats are not accepted; pass the rate as a string such as '0.12'")
+        return value
+
+    @field_validator("principal")
+    @classmethod
+    def _positive(cls, value: Money) -> Money:
+        if value.amount <= 0:
+            raise ValueError("must be greater than zero")
+        return value
+
+
+class QuoteCreateParams(RequestModel):
+    """The body of ``POST /v1/quotes``."""
+
+    product: ProductName
+    merchant_order_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+    borrower: Borrower
+    loan: LoanTerms

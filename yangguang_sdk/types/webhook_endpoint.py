@@ -1,0 +1,44 @@
+"""Webhook endpoints: where the insurer sends signed events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ._base import APIObject, RequestModel
+
+__all__ = ["WebhookEndpoint", "WebhookEndpointCreateParams", "DeliveryAttempt"]
+
+
+class WebhookEndpoint(APIObject):
+    """A URL that receives events. ``secret`` is present only when created or rotated."""
+
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    id: str
+    url: str
+    events: list[str] = Field(default_factory=list)
+    signing: Literal["ed25519", "hmac-sha256"] = "ed25519"
+    status: Literal["enabled", "disabled"] = "enabled"
+    secret: str | None = Field(default=None, repr=False)
+    created_at: dt.datetime | None = None
+
+
+class WebhookEndpointCreateParams(RequestModel):
+    url: Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://")]
+    events: list[str] = Field(default_factory=list)
+    signing: Literal["ed25519", "hmac-sha256"] = "ed25519"
+
+
+class DeliveryAttempt(APIObject):
+    """One attempt to deliver one event to one endpoint."""
+
+    object: Literal["delivery_attempt"] = "delivery_attempt"
+    event_id: str
+    endpoint_id: str
+    attempt: int
+    at: dt.datetime
+    status_code: int | None = None
+    error: str | None = None
+    succeeded: bool = False
