@@ -37,7 +37,7 @@ from ._constants import (
     MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
 )
-from ._logs import logger, setup_logging
+from ._logs import logger, redact, setup_logging
 from ._response import ResponseInfo
 from ._version import __version__
 
@@ -66,7 +66,7 @@ class NotGiven:
 
 NOT_GIVEN = NotGiven()
 TimeoutTypes = float | httpx.Timeout | None
-_API_KEY_RE = re.compile(r"^yg_(test|live)_[A-Za-z0-9_]{4,200}$")
+_API_KEY_RE = re.compile(r"yg_(test|live)_[A-Za-z0-9_]{4,200}")
 _RETRYABLE_STATUS = frozenset({408, 429})
 
 
@@ -128,7 +128,7 @@ class BaseClient(Generic[HttpxClientT]):
                 f"No API key: pass api_key='yg_test_...' to the client or set the {API_KEY_ENV} "
                 "environment variable."
             )
-        if not isinstance(api_key, str) or not _API_KEY_RE.match(api_key):
+        if not isinstance(api_key, str) or not _API_KEY_RE.fullmatch(api_key):
             raise errors.ConfigurationError(
                 "The API key is malformed: keys look like yg_test_... (sandbox) or yg_live_... (production)."
             )
@@ -139,7 +139,10 @@ class BaseClient(Generic[HttpxClientT]):
                 "environment variable (for the sandbox: Sandbox().client(), or "
                 "base_url='http://127.0.0.1:8765' for a served one)."
             )
-        url = httpx.URL(str(base))
+        try:
+            url = httpx.URL(str(base))
+        except httpx.InvalidURL:
+            url = httpx.URL()
         if url.scheme not in ("http", "https") or not url.host:
             raise errors.ConfigurationError(f"base_url must be an http(s) URL, got {str(base)!r}")
         self.live = api_key.startswith("yg_live_")
@@ -148,17 +151,13 @@ class BaseClient(Generic[HttpxClientT]):
                 "A live API key (yg_live_...) is only sent over https; base_url uses "
                 f"{url.scheme}://. Use a yg_test_ key for a local sandbox."
             )
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise errors.ConfigurationError("max_retries must be an int >= 0")
-        if deadline is not None and (isinstance(deadline, bool) or deadline <= 0):
-            raise errors.ConfigurationError("deadline must be a positive number of seconds")
         self._api_key = api_key
         self.base_url = url if str(url).endswith("/") else httpx.URL(str(url) + "/")
         self.timeout: httpx.Timeout | None = _as_timeout(
             DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout
         )
-        self.deadline = float(deadline)
-        self.max_retries = max_retries
+        self.deadline = _check_deadline(deadline)
+        self.max_retries = _check_max_retries(max_retries)
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "User-Agent": _user_agent(),
@@ -186,11 +185,9 @@ class BaseClient(Generic[HttpxClientT]):
         if not isinstance(timeout, NotGiven):
             clone.timeout = _as_timeout(timeout)
         if not isinstance(deadline, NotGiven):
-            clone.deadline = float(deadline)
+            clone.deadline = _check_deadline(deadline)
         if not isinstance(max_retries, NotGiven):
-            if isinstance(max_retries, bool) or max_retries < 0:
-                raise errors.ConfigurationError("max_retries must be an int >= 0")
-            clone.max_retries = max_retries
+            clone.max_retries = _check_max_retries(max_retries)
         clone._bind_resources()
         return clone
 
@@ -314,7 +311,7 @@ class BaseClient(Generic[HttpxClientT]):
 
     def _tenacity_stop(self, call: PreparedCall) -> Any:
         def stop(state: RetryCallState) -> bool:
-            if state.attempt_number > call.max_retries:
+            if state.attempt_number >= call.max_retries + 2:
                 return True
             upcoming = getattr(state, "upcoming_sleep", 0.0) or 0.0
             return time.monotonic() + upcoming >= call.deadline_at
@@ -401,10 +398,12 @@ class BaseClient(Generic[HttpxClientT]):
 
     def _status_error(self, call: PreparedCall, response: httpx.Response) -> errors.APIStatusError:
         fields = _error_fields(response)
-        code = fields.get("code")
+        code = _text(fields.get("code"))
         cls = errors.status_error_class(response.status_code, code)
-        request_id = fields.get("request_id") or response.headers.get("request-id")
-        message = fields.get("message") or f"HTTP {response.status_code} from {call.request.url.path}"
+        request_id = _text(fields.get("request_id")) or response.headers.get("request-id")
+        message = redact(
+            _text(fields.get("message")) or f"HTTP {response.status_code} from {call.request.url.path}"
+        )
         try:
             body: Any = response.json()
         except ValueError:
@@ -414,7 +413,7 @@ class BaseClient(Generic[HttpxClientT]):
             status_code=response.status_code,
             request_id=request_id,
             code=code,
-            param=fields.get("param"),
+            param=_text(fields.get("param")),
             body=body,
             headers=dict(response.headers),
             method=call.request.method,
@@ -472,6 +471,23 @@ def _as_timeout(value: TimeoutTypes) -> httpx.Timeout | None:
             "timeout must be a positive number of seconds, an httpx.Timeout or None"
         )
     return httpx.Timeout(float(value))
+
+
+def _check_max_retries(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise errors.ConfigurationError("max_retries must be an int >= 0")
+    return value
+
+
+def _check_deadline(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise errors.ConfigurationError("deadline must be a positive number of seconds")
+    return float(value)
+
+
+def _text(value: object) -> str | None:
+    """A string field of an error body; anything else (a list, a number) is dropped."""
+    return value if isinstance(value, str) and value else None
 
 
 def _min(a: float | None, b: float) -> float:

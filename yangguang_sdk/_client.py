@@ -113,8 +113,9 @@ class Client(BaseClient[httpx.Client]):
     # -- sending -----------------------------------------------------------------------------
     def _send_with_retries(self, call: PreparedCall) -> httpx.Response:
         def attempt() -> httpx.Response:
-            call.attempts += 1
+            # Past the deadline, no attempt is made (and none is counted).
             call.request.extensions["timeout"] = self._attempt_timeout(call)
+            call.attempts += 1
             try:
                 response = self._client.send(call.request)
             except httpx.TransportError as exc:
@@ -222,8 +223,9 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     # -- sending -----------------------------------------------------------------------------
     async def _send_with_retries(self, call: PreparedCall) -> httpx.Response:
         async def attempt() -> httpx.Response:
-            call.attempts += 1
+            # Past the deadline, no attempt is made (and none is counted).
             call.request.extensions["timeout"] = self._attempt_timeout(call)
+            call.attempts += 1
             try:
                 response = await self._client.send(call.request)
             except httpx.TransportError as exc:

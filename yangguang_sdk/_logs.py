@@ -21,8 +21,18 @@ _PATTERNS = [
         re.compile(r"(?<![A-Za-z0-9])([0-9A-Z]{6})[0-9A-Z]{8}([0-9A-Z]{3}[0-9A-Z])(?![A-Za-z0-9])"),
         r"\1********\2",
     ),
-    # 11-digit mainland mobile numbers
-    (re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)"), r"\1****\2"),
+    # the same in lower case (the SDK accepts "...002x"): both kinds have digits in places 3-8
+    (
+        re.compile(
+            r"(?<![A-Za-z0-9])([0-9A-Za-z]{2}[0-9]{4})[0-9]{2}[0-9A-Za-z]{6}([0-9A-Za-z]{4})(?![A-Za-z0-9])"
+        ),
+        r"\1********\2",
+    ),
+    # 11-digit mainland mobile numbers, also as +86 / 0086 138 0013 8000 or 138-0013-8000
+    (
+        re.compile(r"(?<!\d)((?:(?:\+|00)?86[- ]?)?1\d{2})([- ]?)\d{4}\2(\d{4})(?!\d)"),
+        r"\1****\3",
+    ),
 ]
 
 

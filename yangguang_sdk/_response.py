@@ -26,4 +26,4 @@ class ResponseInfo:
     @property
     def replayed(self) -> bool:
         """True when the insurer answered from its idempotency store (a retried POST)."""
-        return self.headers.get("idempotent-replayed") == "true"
+        return bool(self.headers.get("idempotent-replayed") == "true")

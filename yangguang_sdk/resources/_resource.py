@@ -60,6 +60,11 @@ def options(opts: RequestOptions) -> dict[str, Any]:
     if unknown:
         raise ParameterError(f"unknown option(s): {', '.join(sorted(unknown))}")
     out: dict[str, Any] = dict(opts)
+    deadline = out.get("deadline")
+    if deadline is not None and (
+        isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not deadline > 0
+    ):
+        raise ParameterError("must be a positive number of seconds", param="deadline")
     key = out.get("idempotency_key")
     if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255 or not key.isprintable()):
         raise ParameterError("must be a printable string of 1-255 characters", param="idempotency_key")

@@ -55,9 +55,9 @@ def resident_id_problem(value: str) -> str | None:
 
 def social_credit_code_problem(value: str) -> str | None:
     """Why ``value`` is not a valid GB 32100 unified social credit code, or None when it is."""
+    value = value.upper()  # before the length check: "ﬂ".upper() is two characters
     if len(value) != 18:
         return "must be 18 characters"
-    value = value.upper()
     if any(c not in _USCC_ALPHABET for c in value):
         return "contains a character outside the code's alphabet (no I, O, S, V, Z)"
     total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(value[:17], _USCC_WEIGHTS, strict=True))
@@ -134,7 +134,7 @@ class _Sensitive:
             cls._validate,
             json_schema_input_schema=core_schema.str_schema(min_length=11, max_length=18),
             serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda v: v.value, when_used="always"
+                lambda v: v.value, when_used="always", return_schema=core_schema.str_schema()
             ),
         )
 

@@ -62,6 +62,11 @@ class Money:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Money is immutable")
 
+    def __reduce__(self) -> tuple[type[Money], tuple[int, str]]:
+        # copy, deepcopy (model_copy(deep=True)) and pickle rebuild through __init__, as the
+        # default slot-by-slot restore would trip over __setattr__.
+        return (type(self), (self.amount, self.currency))
+
     # construction -------------------------------------------------------------------------
     @classmethod
     def of(cls, value: str | int | Decimal, currency: str) -> Money:
@@ -84,7 +89,11 @@ class Money:
     @classmethod
     def from_decimal(cls, value: Decimal, currency: str = "CNY") -> Money:
         """Money from a Decimal of major units, rounded half-up to the minor unit."""
-        digits = _MINOR_DIGITS[currency]
+        if not isinstance(value, Decimal):
+            raise TypeError(f"from_decimal takes a Decimal, not {type(value).__name__}; {_FLOAT_HINT}")
+        digits = _MINOR_DIGITS.get(currency)
+        if digits is None:
+            raise ValueError(f"unknown currency {currency!r}")
         minor = value.scaleb(digits).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         return cls(int(minor), currency)
 
@@ -201,6 +210,6 @@ class Money:
             cls._validate,
             json_schema_input_schema=wire,
             serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda m: m.to_wire(), when_used="always"
+                lambda m: m.to_wire(), when_used="always", return_schema=wire
             ),
         )

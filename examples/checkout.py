@@ -1,0 +1,159 @@
+"""A merchant's installment checkout against the in-process sandbox insurer, told as a story.
+
+Run it with ``make demo`` (or ``python examples/checkout.py``). Nothing leaves the process: the
+sandbox insurer runs inside it, and its clock moves only when the story says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import yangguang_sdk as yg
+from yangguang_sdk.sandbox import Sandbox
+
+START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)
+FIRST_DUE = "2026-12-25"
+
+BUYERS = [
+    # (order id, name, resident ID, phone, credit score, price, annual rate, months)
+    ("ORD-1001", "张三", "11010519491231002X", "13800138000", 720, "12999.00", "0.12", 12),
+    ("ORD-1002", "李四", "110101199003074477", "13900139000", 575, "8999.00", "0.22", 12),
+    ("ORD-1003", "王五", "440304198807150035", "13700137000", None, "3999.00", "0.10", 6),
+]
+
+
+def say(text: str = "") -> None:
+    print(text)
+
+
+def row(*cells: object) -> None:
+    widths = (10, 10, 12, 14, 34)
+    say("  " + " ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)))
+
+
+def pay_on_due_date(client: yg.Client, policy_id: str, inst: yg.types.Installment) -> None:
+    """Move the clock to the installment's due date (09:00 UTC) and report it paid."""
+    due = dt.datetime.combine(inst.due_date, dt.time(9), tzinfo=dt.timezone.utc)
+    now = client.test_clock.retrieve().now
+    if due > now:
+        client.test_clock.advance(minutes=int((due - now).total_seconds() // 60))
+    client.repayments.create(
+        policy_id=policy_id, installment=inst.installment, amount=inst.amount, paid_at=due
+    )
+    say(f"  {due:%Y-%m-%d}: installment {inst.installment} paid, {inst.amount}")
+
+
+def main() -> int:
+    sb = Sandbox(now=START)
+    client = sb.client()
+    say(f"A checkout at {START:%Y-%m-%d %H:%M} UTC. Three buyers choose to pay in installments.\n")
+
+    quotes: dict[str, yg.types.Quote] = {}
+    row("order", "buyer", "decision", "premium", "why")
+    for order, name, id_number, phone, score, price, rate, months in BUYERS:
+        borrower: dict[str, object] = {
+            "type": "individual",
+            "name": name,
+            "id_number": id_number,
+            "phone": phone,
+        }
+        if score is not None:
+            borrower["credit_score"] = score
+        quote = client.quotes.create(
+            product="consumer_installment",
+            merchant_order_id=order,
+            borrower=borrower,
+            loan={
+                "principal": yg.Money.cny(price),
+                "term_months": months,
+                "annual_rate": rate,
+                "first_due_date": FIRST_DUE,
+            },
+        )
+        quotes[order] = quote
+        why = quote.decline_reason or (
+            "no credit score: a person looks at it" if quote.decision == "referred" else ""
+        )
+        row(order, name, quote.decision, str(quote.premium or "-"), why)
+
+    approved = quotes["ORD-1001"]
+    declined = quotes["ORD-1002"]
+    assert approved.decision == "approved", approved
+    assert declined.decision == "declined" and declined.decline_reason == "financing_cost_cap_exceeded", (
+        declined
+    )
+    cost = f"{declined.comprehensive_cost:.2%}" if declined.comprehensive_cost is not None else "?"
+    say(f"\n{declined.merchant_order_id} would cost its buyer {cost} a year all in: above the 24% cap.")
+
+    say("\nThe merchant binds ORD-1001, using the order id as the idempotency key.")
+    policy = client.policies.bind(quote_id=approved.id, idempotency_key="ORD-1001")
+    say(f"  policy {policy.id}: {policy.status}, premium {policy.premium}, sum insured {policy.sum_insured}")
+    say(f"  cooling-off until {policy.cooling_off_until}; first installment {policy.installments[0].amount}")
+    again = client.policies.bind(quote_id=approved.id, idempotency_key="ORD-1001")
+    assert again.id == policy.id and again.last_response is not None and again.last_response.replayed
+    say(
+        f"  The network hiccups and the bind is sent again: same policy {again.id} (replayed), not a second one."
+    )
+
+    say("\nThirty minutes pass for the referred quote...")
+    client.test_clock.advance(minutes=30)
+    referred = client.quotes.retrieve(quotes["ORD-1003"].id)
+    say(f"  ORD-1003 is now {referred.decision} (premium {referred.premium}); the merchant binds it.")
+    assert referred.decision == "approved", referred
+    p3 = client.policies.bind(quote_id=referred.id, idempotency_key="ORD-1003")
+
+    say("\nThe buyer of ORD-1001 returns the goods ten days later: inside cooling-off, a full refund.")
+    client.test_clock.advance(days=10)
+    cancelled = client.policies.cancel(policy.id, reason="order_refunded")
+    say(f"  {cancelled.status}: refund {cancelled.refund} of {cancelled.premium}")
+    assert cancelled.refund == cancelled.premium
+
+    say("\nThe buyer of ORD-1003 pays two installments on time, then cancels: past cooling-off,")
+    say("so the refund is the premium not yet earned. The merchant previews it first.")
+    for inst in p3.installments[:2]:
+        pay_on_due_date(client, p3.id, inst)
+    client.test_clock.advance(days=5)
+    preview = client.policies.cancel(p3.id, reason="customer_request", preview=True)
+    say(f"  preview: refund would be {preview.refund} of {preview.premium}; status still {preview.status}")
+    done = client.policies.cancel(p3.id, reason="customer_request")
+    say(f"  {done.status}: refund {done.refund}")
+    assert done.refund == preview.refund and done.refund is not None and done.refund < done.premium
+
+    say("\nA fourth buyer pays three installments, then repays the whole loan early (提前结清).")
+    q4 = client.quotes.create(
+        product="consumer_installment",
+        merchant_order_id="ORD-1004",
+        borrower={
+            "type": "individual",
+            "name": "赵六",
+            "id_number": "310104198511201235",
+            "credit_score": 700,
+        },
+        loan={
+            "principal": yg.Money.cny("6000.00"),
+            "term_months": 12,
+            "annual_rate": "0.10",
+            "first_due_date": "2027-02-05",
+        },
+    )
+    p4 = client.policies.bind(quote_id=q4.id, idempotency_key="ORD-1004")
+    for inst in p4.installments[:3]:
+        pay_on_due_date(client, p4.id, inst)
+    client.test_clock.advance(days=10)
+    settled = client.policies.settle(p4.id)
+    say(f"  {settled.status}: refund {settled.refund} of {settled.premium}")
+
+    say("\nWhat the merchant's books show:")
+    row("policy", "order", "status", "premium", "refund")
+    for p in client.policies.list():
+        row(p.id[:10], p.merchant_order_id, p.status, str(p.premium), str(p.refund or "-"))
+    events = [e.type for e in client.events.list()]
+    say(f"\n{len(events)} events were emitted: {', '.join(sorted(set(events)))}.")
+    client.close()
+    sb.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

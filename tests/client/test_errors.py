@@ -1,0 +1,192 @@
+"""Each HTTP status becomes its own error class, carrying what the insurer said about it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+import yangguang_sdk as yg
+from yangguang_sdk import errors
+
+from ._support import Api, Server, error_body, status
+
+
+@pytest.mark.parametrize(
+    ("code", "error_code", "cls"),
+    [
+        (400, "malformed_json", yg.BadRequestError),
+        (401, "invalid_api_key", yg.AuthenticationError),
+        (403, "forbidden", yg.PermissionDeniedError),
+        (404, "resource_missing", yg.NotFoundError),
+        (409, "quote_expired", yg.ConflictError),
+        (422, "invalid_value", yg.InvalidRequestError),
+        (422, "idempotency_key_reused", yg.IdempotencyError),
+        (429, "rate_limited", yg.RateLimitError),
+        (500, "internal_error", yg.InternalServerError),
+        (502, "bad_gateway", yg.InternalServerError),
+        (503, "unavailable", yg.InternalServerError),
+        (504, "gateway_timeout", yg.InternalServerError),
+    ],
+)
+async def test_each_status_maps_to_its_error_class(
+    api: Api, code: int, error_code: str, cls: type[yg.APIStatusError]
+) -> None:
+    body = error_body(error_code, "The loan.term_months is out of range.", param="loan.term_months")
+    server = Server(status(code, body))
+    client = api.client(server, max_retries=0)
+    with pytest.raises(yg.APIStatusError) as info:
+        await api.call(client.quotes.retrieve, "quo_1")
+    err = info.value
+    assert type(err) is cls
+    assert (err.status_code, err.code, err.param) == (code, error_code, "loan.term_months")
+    assert err.request_id == "req_body123"
+    assert err.message == "The loan.term_months is out of range."
+    assert err.body == body
+    assert err.method == "GET" and err.url == "http://insurer.test/v1/quotes/quo_1"
+    assert "req_body123" in str(err)
+    assert "req_body123" in repr(err) and cls.__name__ in repr(err)
+
+
+async def test_request_id_falls_back_to_the_header(api: Api) -> None:
+    server = Server(
+        httpx.Response(404, json={"error": {"code": "resource_missing"}}, headers={"request-id": "req_hdr"})
+    )
+    client = api.client(server)
+    with pytest.raises(yg.NotFoundError) as info:
+        await api.call(client.policies.retrieve, "pol_404")
+    assert info.value.request_id == "req_hdr"
+    assert "req_hdr" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        (404, yg.NotFoundError),
+        (401, yg.AuthenticationError),
+        (502, yg.InternalServerError),
+        (418, yg.APIStatusError),
+    ],
+)
+async def test_a_non_json_error_body_still_gives_a_typed_error(
+    api: Api, code: int, cls: type[yg.APIStatusError]
+) -> None:
+    html = "<html><body><h1>Bad Gateway</h1></body></html>"
+    server = Server(
+        httpx.Response(code, text=html, headers={"request-id": "req_html", "content-type": "text/html"})
+    )
+    client = api.client(server, max_retries=0)
+    with pytest.raises(cls) as info:
+        await api.call(client.quotes.retrieve, "quo_1")
+    err = info.value
+    assert err.status_code == code and err.code is None and err.param is None
+    assert err.body == html
+    assert err.request_id == "req_html"
+    assert f"HTTP {code}" in str(err) and "/v1/quotes/quo_1" in str(err)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [1, 2, 3],
+        {"error": "a plain string"},
+        {"error": None},
+        {"message": "no error object"},
+        {"error": {"code": ["not", "a", "string"], "message": {"nested": True}, "param": 7, "request_id": 5}},
+    ],
+    ids=["list", "string_error", "null_error", "no_error_key", "wrong_types"],
+)
+async def test_an_odd_json_error_body_still_gives_a_typed_error(api: Api, body: Any) -> None:
+    server = Server(httpx.Response(409, json=body, headers={"request-id": "req_odd"}))
+    client = api.client(server)
+    with pytest.raises(yg.ConflictError) as info:
+        await api.call(client.quotes.retrieve, "quo_1")
+    err = info.value
+    assert err.code is None and err.param is None
+    assert err.request_id == "req_odd"
+    assert "HTTP 409" in str(err) and "req_odd" in repr(err)
+
+
+async def test_hints_help_with_known_codes(api: Api) -> None:
+    server = Server(status(409, error_body("quote_expired", "Quote quo_1 expired.")))
+    client = api.client(server)
+    with pytest.raises(yg.ConflictError) as info:
+        await api.call(client.policies.bind, quote_id="quo_1")
+    assert "create a new quote" in str(info.value)
+    assert str(info.value).startswith("[409 quote_expired] Quote quo_1 expired.")
+
+
+async def test_408_after_retries_is_a_plain_status_error(api: Api) -> None:
+    server = Server(status(408))
+    client = api.client(server)
+    with pytest.raises(yg.APIStatusError) as info:
+        await api.call(client.quotes.retrieve, "quo_1")
+    assert type(info.value) is yg.APIStatusError
+    assert server.count == 3
+
+
+async def test_connection_errors_and_timeouts(api: Api) -> None:
+    refused = Server(lambda r: httpx.ConnectError("[Errno 111] Connection refused", request=r))
+    with pytest.raises(yg.APIConnectionError) as info:
+        await api.call(api.client(refused, max_retries=0).quotes.retrieve, "quo_1")
+    assert type(info.value) is yg.APIConnectionError
+    assert "insurer.test" in str(info.value) and "ConnectError" in str(info.value)
+    assert info.value.method == "GET"
+
+    slow = Server(lambda r: httpx.ReadTimeout("timed out", request=r))
+    with pytest.raises(yg.APITimeoutError) as tinfo:
+        await api.call(api.client(slow, max_retries=0).quotes.retrieve, "quo_1")
+    assert isinstance(tinfo.value, yg.APIConnectionError)
+    assert "timeout=" in str(tinfo.value)
+
+
+async def test_a_connection_error_message_never_shows_the_query(api: Api) -> None:
+    server = Server(lambda r: httpx.ConnectError("refused", request=r))
+    client = api.client(server, max_retries=0)
+    with pytest.raises(yg.APIConnectionError) as info:
+        await api.call(client.policies.list, merchant_order_id="ORD-SECRET-1")
+    assert "ORD-SECRET-1" not in str(info.value)
+    assert info.value.url == "http://insurer.test/v1/policies"
+
+
+def test_every_error_is_a_yangguang_error() -> None:
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), errors.YangguangError)
+    assert issubclass(errors.ParameterError, ValueError)
+    assert issubclass(errors.WebhookVerificationError, ValueError)
+
+
+def test_the_tree_drawn_in_the_errors_docstring_is_the_class_tree() -> None:
+    """The drawing in errors.py (copied into docs/client.md) is the truth, class by class."""
+    lines = [line for line in (errors.__doc__ or "").splitlines() if re.search(r"\w+Error\b", line)]
+    stack: list[tuple[int, str]] = []
+    drawn = set()
+    for line in lines:
+        match = re.match(r"^(.*?)(\w+Error)\b", line)
+        assert match
+        depth, name = len(match.group(1)), match.group(2)
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        cls = getattr(errors, name)
+        if stack:
+            assert cls.__bases__[0] is getattr(errors, stack[-1][1]), name
+        stack.append((depth, name))
+        drawn.add(name)
+    assert drawn == set(errors.__all__)
+
+
+@pytest.mark.parametrize(
+    ("code", "error_code", "cls"),
+    [
+        (422, "idempotency_key_reused", errors.IdempotencyError),
+        (422, None, errors.InvalidRequestError),
+        (409, "idempotency_request_in_progress", errors.ConflictError),
+        (599, None, errors.InternalServerError),
+        (418, None, errors.APIStatusError),
+        (405, None, errors.APIStatusError),
+    ],
+)
+def test_status_error_class(code: int, error_code: str | None, cls: type[errors.APIStatusError]) -> None:
+    assert errors.status_error_class(code, error_code) is cls

@@ -1,0 +1,167 @@
+"""Request models refuse unknown fields (a typo is caught before sending); response models accept them
+(the insurer may add fields without breaking an old SDK)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+import yangguang_sdk.types as t
+from yangguang_sdk.types._base import APIObject, RequestModel
+
+REQUEST_MODELS = sorted(
+    (cls for cls in vars(t).values() if isinstance(cls, type) and issubclass(cls, RequestModel)),
+    key=lambda c: c.__name__,
+)
+RESPONSE_MODELS = sorted(
+    (cls for cls in vars(t).values() if isinstance(cls, type) and issubclass(cls, APIObject)),
+    key=lambda c: c.__name__,
+)
+MONEY = {"amount": 100, "currency": "CNY"}
+NOW = "2026-11-25T02:00:00Z"
+
+VALID_REQUESTS: dict[str, dict[str, Any]] = {
+    "EnterpriseBorrower": {"type": "enterprise", "name": "x", "uscc": "91110000600037341L"},
+    "IndividualBorrower": {"type": "individual", "name": "x", "id_number": "11010519491231002X"},
+    "LoanTerms": {
+        "principal": MONEY,
+        "term_months": 12,
+        "annual_rate": "0.1",
+        "first_due_date": "2026-12-25",
+    },
+    "PolicyBindParams": {"quote_id": "quo_1"},
+    "PolicyCancelParams": {},
+    "PolicySettleParams": {},
+    "QuoteCreateParams": {
+        "product": "consumer_installment",
+        "merchant_order_id": "o",
+        "borrower": {"type": "individual", "name": "x", "id_number": "11010519491231002X"},
+        "loan": {"principal": MONEY, "term_months": 12, "annual_rate": "0.1", "first_due_date": "2026-12-25"},
+    },
+    "RepaymentCreateParams": {"policy_id": "pol_1", "installment": 1, "amount": MONEY, "paid_at": NOW},
+    "WebhookEndpointCreateParams": {"url": "https://x.test/hook"},
+}
+
+INSTALLMENT = {
+    "installment": 1,
+    "due_date": "2026-12-25",
+    "principal": MONEY,
+    "interest": MONEY,
+    "amount": MONEY,
+}
+POLICY = {
+    "id": "pol_1",
+    "quote_id": "quo_1",
+    "merchant_order_id": "o",
+    "product": "p",
+    "status": "active",
+    "premium": MONEY,
+    "sum_insured": MONEY,
+    "bound_at": NOW,
+    "cooling_off_until": "2026-12-10",
+}
+VALID_RESPONSES: dict[str, dict[str, Any]] = {
+    "Claim": {"id": "clm_1", "policy_id": "pol_1", "status": "open", "amount": MONEY, "opened_at": NOW},
+    "DeliveryAttempt": {"event_id": "evt_1", "endpoint_id": "whe_1", "attempt": 1, "at": NOW},
+    "Installment": INSTALLMENT,
+    "Policy": POLICY,
+    "Quote": {
+        "id": "quo_1",
+        "product": "p",
+        "merchant_order_id": "o",
+        "decision": "approved",
+        "sum_insured": MONEY,
+        "created_at": NOW,
+        "schedule": [INSTALLMENT],
+    },
+    "Repayment": {"id": "rep_1", "policy_id": "pol_1", "installment": 1, "amount": MONEY, "paid_at": NOW},
+    "TestClock": {"now": NOW},
+    "WebhookEndpoint": {"id": "whe_1", "url": "https://x.test"},
+    "BaseEvent": {"type": "x.y", "timestamp": NOW},
+    "ClaimEvent": {
+        "type": "claim.paid",
+        "timestamp": NOW,
+        "data": {"id": "clm_1", "policy_id": "pol_1", "status": "paid", "amount": MONEY, "opened_at": NOW},
+    },
+    "GenericEvent": {"type": "x.y", "timestamp": NOW, "data": {}},
+    "InstallmentEvent": {"type": "installment.overdue", "timestamp": NOW, "data": POLICY, "installment": 1},
+    "PolicyEvent": {"type": "policy.bound", "timestamp": NOW, "data": POLICY},
+    "QuoteEvent": {
+        "type": "quote.decided",
+        "timestamp": NOW,
+        "data": {
+            "id": "quo_1",
+            "product": "p",
+            "merchant_order_id": "o",
+            "decision": "declined",
+            "sum_insured": MONEY,
+            "created_at": NOW,
+        },
+    },
+    "RepaymentEvent": {
+        "type": "repayment.created",
+        "timestamp": NOW,
+        "data": {"id": "rep_1", "policy_id": "pol_1", "installment": 1, "amount": MONEY, "paid_at": NOW},
+    },
+    "WebhookEndpointEvent": {
+        "type": "webhook_endpoint.disabled",
+        "timestamp": NOW,
+        "data": {"id": "whe_1", "url": "https://x.test"},
+    },
+}
+
+
+def test_every_model_has_an_example_here() -> None:
+    assert {c.__name__ for c in REQUEST_MODELS} == set(VALID_REQUESTS)
+    assert {c.__name__ for c in RESPONSE_MODELS} == set(VALID_RESPONSES)
+
+
+@pytest.mark.parametrize("model", REQUEST_MODELS, ids=lambda c: c.__name__)
+def test_request_models_forbid_unknown_fields(model: type[BaseModel]) -> None:
+    valid = VALID_REQUESTS[model.__name__]
+    model.model_validate(valid)
+    with pytest.raises(ValidationError) as info:
+        model.model_validate({**valid, "colour": "blue"})
+    (error,) = info.value.errors()
+    assert error["type"] == "extra_forbidden" and error["loc"][-1] == "colour"
+
+
+@pytest.mark.parametrize("model", RESPONSE_MODELS, ids=lambda c: c.__name__)
+def test_response_models_ignore_unknown_fields(model: type[BaseModel]) -> None:
+    valid = VALID_RESPONSES[model.__name__]
+    plain = model.model_validate(valid)
+    richer = model.model_validate({**valid, "colour": "blue", "nested": {"added": [1, 2]}})
+    assert richer.model_dump(exclude={"colour", "nested"}) == plain.model_dump()
+    assert model.model_validate_json(richer.model_dump_json()) == richer
+
+
+@pytest.mark.parametrize("model", [*REQUEST_MODELS, *RESPONSE_MODELS], ids=lambda c: c.__name__)
+def test_validation_errors_never_show_the_input(model: type[BaseModel]) -> None:
+    assert model.model_config.get("hide_input_in_errors") is True
+
+
+def test_nested_unknown_fields_are_refused_in_requests_too() -> None:
+    data = {**VALID_REQUESTS["QuoteCreateParams"]}
+    data["loan"] = {**data["loan"], "term_month": 12}
+    with pytest.raises(ValidationError) as info:
+        t.QuoteCreateParams.model_validate(data)
+    assert info.value.errors()[0]["loc"] == ("loan", "term_month")
+
+
+def test_parse_event_types_by_type_and_keeps_unknown_types() -> None:
+    claim = t.parse_event(VALID_RESPONSES["ClaimEvent"])
+    assert isinstance(claim, t.ClaimEvent) and claim.data.amount.amount == 100
+    unknown = t.parse_event(
+        b'{"type": "policy.renewed", "timestamp": "2026-11-25T02:00:00Z", "data": {"v": 1}}'
+    )
+    assert isinstance(unknown, t.GenericEvent) and unknown.data == {"v": 1}
+    assert claim.timestamp == dt.datetime(2026, 11, 25, 2, tzinfo=dt.timezone.utc)
+    assert set(t.EVENT_TYPES) >= {"claim.paid", "recovery.received", "loan.defaulted", "quote.decided"}
+
+
+def test_object_version_reads_the_data_version() -> None:
+    event = t.parse_event({**VALID_RESPONSES["PolicyEvent"], "data": {**POLICY, "version": 7}})
+    assert event.object_version == 7

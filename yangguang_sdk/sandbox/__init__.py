@@ -1,0 +1,123 @@
+"""The sandbox insurer: a complete, deterministic insurer you run in-process or serve over HTTP.
+
+    >>> from yangguang_sdk.sandbox import Sandbox
+    >>> sb = Sandbox()                 # in memory; Sandbox(db="sb.sqlite") persists
+    >>> client = sb.client()           # a yangguang_sdk.Client wired to it, no network
+
+Needs the ``sandbox`` extra (FastAPI). The SDK core never imports this package.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from .engine import Engine
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from .._client import AsyncClient, Client
+
+__all__ = ["Sandbox", "Engine", "DEFAULT_API_KEY"]
+
+DEFAULT_API_KEY = "yg_test_sandbox_merchant"
+"""The key ``sb.client()`` uses when none is given; every distinct ``yg_test_`` key is its own tenant."""
+
+
+class Sandbox:
+    """An insurer in a box: engine + HTTP app + in-process transports.
+
+    ``db``: None for memory, or a SQLite file path (reopen it and everything is there).
+    ``now``: an aware datetime where the clock starts (default: now, to the second).
+    ``realtime``: the clock follows real time (served use); otherwise it moves only by ``advance``.
+    """
+
+    def __init__(
+        self,
+        db: str | None = None,
+        *,
+        now: dt.datetime | None = None,
+        realtime: bool = False,
+        api_key: str = DEFAULT_API_KEY,
+    ) -> None:
+        from .app import create_app
+
+        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+            raise ValueError(
+                "Sandbox(now=...) must be timezone-aware, e.g. datetime(2026, 11, 25, tzinfo=timezone.utc)"
+            )
+        self.engine = Engine(db=db, now=now, realtime=realtime)
+        self.app: FastAPI = create_app(self.engine)
+        self.api_key = api_key
+        self._sync_transport: httpx.BaseTransport | None = None
+
+    # -- transports and clients ----------------------------------------------------------------
+    def transport(self) -> httpx.BaseTransport:
+        """The sync httpx transport ``client()`` uses; wrap it to inject faults or record traffic."""
+        if self._sync_transport is None:
+            from .transport import SyncASGITransport
+
+            self._sync_transport = SyncASGITransport(self.app)
+        return self._sync_transport
+
+    def async_transport(self) -> httpx.AsyncBaseTransport:
+        """A new async httpx transport to this sandbox's app."""
+        from .transport import make_async_transport
+
+        return make_async_transport(self.app)
+
+    def client(
+        self, *, api_key: str | None = None, transport: httpx.BaseTransport | None = None, **kwargs: Any
+    ) -> Client:
+        """A ``yangguang_sdk.Client`` wired to this sandbox with no network connection."""
+        from .._client import Client
+        from .app import SANDBOX_BASE_URL
+
+        return Client(
+            api_key=api_key or self.api_key,
+            base_url=SANDBOX_BASE_URL,
+            transport=transport or self.transport(),
+            **kwargs,
+        )
+
+    def async_client(
+        self, *, api_key: str | None = None, transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any
+    ) -> AsyncClient:
+        """A ``yangguang_sdk.AsyncClient`` wired to this sandbox with no network connection."""
+        from .._client import AsyncClient
+        from .app import SANDBOX_BASE_URL
+
+        return AsyncClient(
+            api_key=api_key or self.api_key,
+            base_url=SANDBOX_BASE_URL,
+            transport=transport or self.async_transport(),
+            **kwargs,
+        )
+
+    # -- conveniences --------------------------------------------------------------------------
+    @property
+    def now(self) -> dt.datetime:
+        """The sandbox clock's time."""
+        return self.engine.now()
+
+    def advance(self, *, days: int = 0, hours: int = 0, minutes: int = 0) -> dt.datetime:
+        """Move the clock forward, running every due transition (same as ``client.test_clock.advance``)."""
+        self.engine.advance(self.api_key, dt.timedelta(days=days, hours=hours, minutes=minutes))
+        return self.engine.now()
+
+    def close(self) -> None:
+        if self._sync_transport is not None:
+            self._sync_transport.close()
+        self.engine.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Sandbox(now={self.engine.now().isoformat()})"

@@ -1,0 +1,41 @@
+"""``python -m yangguang_sdk.sandbox --port 8765 [--db FILE]``: serve the sandbox over HTTP on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import DEFAULT_API_KEY, Sandbox
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m yangguang_sdk.sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--db", default=None, help="SQLite file to keep state in (default: memory)")
+    parser.add_argument("--clock", choices=["manual", "realtime"], default="manual")
+    parser.add_argument("--write-openapi", metavar="PATH", help="write the OpenAPI document and exit")
+    args = parser.parse_args(argv)
+
+    if args.write_openapi:
+        from .app import openapi_json
+
+        sb = Sandbox()
+        with open(args.write_openapi, "w", encoding="utf-8") as fh:
+            fh.write(openapi_json(sb.app))
+        sb.close()
+        return 0
+
+    import uvicorn
+
+    sb = Sandbox(db=args.db, realtime=args.clock == "realtime")
+    print(f"yangguang sandbox on http://{args.host}:{args.port}  (test key: {DEFAULT_API_KEY})", flush=True)
+    try:
+        uvicorn.run(sb.app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        sb.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,462 @@
+"""The sandbox's HTTP API (DESIGN section 3) as a FastAPI app over an ``Engine``.
+
+This module knows HTTP: auth, the error body, request ids, idempotency headers, pagination
+parameters. It knows nothing of pricing or policy rules; every decision is the engine's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .._constants import API_VERSION
+from ..types import (
+    Claim,
+    Policy,
+    PolicyBindParams,
+    PolicyCancelParams,
+    PolicySettleParams,
+    Quote,
+    QuoteCreateParams,
+    Repayment,
+    RepaymentCreateParams,
+    TestClock,
+)
+from .engine import Engine
+from .errors import SandboxError
+
+__all__ = ["create_app", "SANDBOX_BASE_URL"]
+
+SANDBOX_BASE_URL = "http://sandbox.yangguang.invalid"
+"""The base URL in-process clients use; it never resolves, nothing goes on the network."""
+
+_TYPE_BY_STATUS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    409: "conflict_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+_ID_PATTERN = r"^[a-z]{3}_[A-Za-z0-9]{1,60}$"
+
+
+class ErrorObject(BaseModel):
+    type: str
+    code: str
+    message: str
+    param: str | None = None
+    request_id: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorObject
+
+
+class ListBody(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[dict[str, Any]]
+    has_more: bool
+    next_cursor: str | None = None
+
+
+class ClockAdvanceParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: Annotated[int, Field(strict=True, ge=0, le=3660)] = 0
+    hours: Annotated[int, Field(strict=True, ge=0, le=87_840)] = 0
+    minutes: Annotated[int, Field(strict=True, ge=0, le=5_270_400)] = 0
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": desc}
+    for status, desc in [
+        (400, "Malformed request"),
+        (401, "Missing or refused API key"),
+        (404, "No such object for this key"),
+        (409, "State conflict"),
+        (422, "Validation failed; param names the field"),
+    ]
+}
+
+
+def _error(status: int, code: str, message: str, param: str | None, request_id: str) -> JSONResponse:
+    body = {
+        "error": {
+            "type": _TYPE_BY_STATUS.get(status, "api_error"),
+            "code": code,
+            "message": message,
+            "param": param,
+            "request_id": request_id,
+        }
+    }
+    return JSONResponse(body, status_code=status)
+
+
+def _param(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    parts = [str(p) for p in loc[1:] if str(p) not in ("individual", "enterprise") and "[" not in str(p)]
+    return ".".join(parts) or (str(loc[0]) if loc else None)
+
+
+class _Unauthorized(SandboxError):
+    status = 401
+    type = "authentication_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_api_key", message)
+
+
+class _Invalid(SandboxError):
+    status = 422
+
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__("invalid_parameter", message, param=param)
+
+
+def _tenant(authorization: Annotated[str | None, Header()] = None) -> str:
+    """The tenant is the API key: any well-formed yg_test_ key; live keys are refused."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise _Unauthorized("Send your key as 'Authorization: Bearer yg_test_...'.")
+    key = authorization[len("Bearer ") :].strip()
+    if key.startswith("yg_live_"):
+        raise _Unauthorized("The sandbox accepts only test keys (yg_test_...), never live ones.")
+    if (
+        not key.startswith("yg_test_")
+        or len(key) < 12
+        or len(key) > 200
+        or not key.replace("_", "").isalnum()
+    ):
+        raise _Unauthorized(
+            "Malformed API key: sandbox keys look like yg_test_ followed by letters and digits."
+        )
+    return key
+
+
+def _object_id(prefix: str) -> Any:
+    return Path(pattern=_ID_PATTERN, max_length=64, description=f"An id starting with {prefix}")
+
+
+Tenant = Annotated[str, Depends(_tenant)]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=64)]
+QuoteId = Annotated[str, _object_id("quo_")]
+PolicyId = Annotated[str, _object_id("pol_")]
+ClaimId = Annotated[str, _object_id("clm_")]
+EventId = Annotated[str, _object_id("evt_")]
+
+
+def create_app(engine: Engine) -> FastAPI:
+    """The HTTP app serving ``engine``."""
+    app = FastAPI(
+        title="Yangguang credit insurance API (sandbox)",
+        version=API_VERSION,
+        description="Quote, bind, cancel and settle credit insurance; servicing, claims and events.",
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @app.middleware("http")
+    async def request_ids(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        request.state.request_id = "req_" + secrets.token_hex(12)
+        response: Response = await call_next(request)
+        response.headers["request-id"] = request.state.request_id
+        response.headers["yangguang-version"] = API_VERSION
+        return response
+
+    @app.exception_handler(SandboxError)
+    async def sandbox_error(request: Request, exc: SandboxError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.param, request.state.request_id)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"type": "invalid", "loc": (), "msg": "invalid request"}
+        kind = first.get("type", "")
+        if kind == "json_invalid":
+            return _error(400, "invalid_json", "The body is not valid JSON.", None, request.state.request_id)
+        if kind == "model_attributes_type" or (
+            kind == "missing" and tuple(first.get("loc", ())) == ("body",)
+        ):
+            return _error(
+                400, "invalid_body", "The body must be a JSON object.", None, request.state.request_id
+            )
+        param = _param(tuple(first.get("loc", ())))
+        message = str(first.get("msg", "invalid value"))
+        if kind == "extra_forbidden":
+            message = "Unknown field (a typo?)."
+        elif kind == "missing":
+            message = "This field is required."
+        return _error(422, "invalid_parameter", message, param, request.state.request_id)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "unknown_route", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail), None, request.state.request_id)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover
+        return _error(
+            500, "internal_error", "The sandbox failed unexpectedly.", None, request.state.request_id
+        )
+
+    async def idempotent(
+        request: Request, tenant: str, key: str | None, op: Callable[[], dict[str, Any]]
+    ) -> JSONResponse:
+        if key is None:
+            return JSONResponse(op())
+        raw = await request.body()
+        fingerprint = hashlib.sha256(
+            request.method.encode() + b" " + request.url.path.encode() + b"\n" + raw
+        ).hexdigest()
+
+        def run() -> tuple[int, dict[str, Any]]:
+            return 200, op()
+
+        status, body, replayed = engine.run_idempotent(tenant, key, fingerprint, run)
+        response = JSONResponse(body, status_code=status)
+        if replayed:
+            response.headers["idempotent-replayed"] = "true"
+        return response
+
+    def aware(value: dt.datetime | None, param: str) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise _Invalid("Must be a timezone-aware ISO 8601 time (e.g. 2026-11-25T00:00:00Z).", param)
+        return value
+
+    # -- quotes ----------------------------------------------------------------------------
+    @app.post(
+        "/v1/quotes", response_model=None, responses={200: {"model": Quote}, **_ERRORS}, tags=["quotes"]
+    )
+    async def create_quote(
+        request: Request, params: QuoteCreateParams, tenant: Tenant, key: IdemKey = None
+    ) -> JSONResponse:
+        """Underwrite and price; the decision is approved, declined or referred."""
+        return await idempotent(request, tenant, key, lambda: engine.create_quote(tenant, params))
+
+    @app.get(
+        "/v1/quotes/{quote_id}",
+        response_model=None,
+        responses={200: {"model": Quote}, **_ERRORS},
+        tags=["quotes"],
+    )
+    async def get_quote(tenant: Tenant, quote_id: QuoteId) -> JSONResponse:
+        return JSONResponse(engine.get_quote(tenant, quote_id))
+
+    # -- policies --------------------------------------------------------------------------
+    @app.post(
+        "/v1/policies", response_model=None, responses={200: {"model": Policy}, **_ERRORS}, tags=["policies"]
+    )
+    async def bind_policy(
+        request: Request, params: PolicyBindParams, tenant: Tenant, key: IdemKey = None
+    ) -> JSONResponse:
+        """Bind an approved quote; 409 quote_expired, quote_not_bindable or quote_already_bound."""
+        return await idempotent(request, tenant, key, lambda: engine.bind_policy(tenant, params.quote_id))
+
+    @app.get(
+        "/v1/policies",
+        response_model=None,
+        responses={200: {"model": ListBody}, **_ERRORS},
+        tags=["policies"],
+    )
+    async def list_policies(
+        tenant: Tenant,
+        status: Literal["active", "cancelled", "completed", "claimed"] | None = None,
+        merchant_order_id: Annotated[str | None, Query(max_length=64)] = None,
+        created_gte: dt.datetime | None = None,
+        limit: Limit = 20,
+        starting_after: Cursor = None,
+    ) -> JSONResponse:
+        return JSONResponse(
+            engine.list_policies(
+                tenant,
+                status=status,
+                merchant_order_id=merchant_order_id,
+                created_gte=aware(created_gte, "created_gte"),
+                limit=limit,
+                starting_after=starting_after,
+            )
+        )
+
+    @app.get(
+        "/v1/policies/{policy_id}",
+        response_model=None,
+        responses={200: {"model": Policy}, **_ERRORS},
+        tags=["policies"],
+    )
+    async def get_policy(tenant: Tenant, policy_id: PolicyId) -> JSONResponse:
+        return JSONResponse(engine.get_policy(tenant, policy_id))
+
+    @app.post(
+        "/v1/policies/{policy_id}/cancel",
+        response_model=None,
+        responses={200: {"model": Policy}, **_ERRORS},
+        tags=["policies"],
+    )
+    async def cancel_policy(
+        request: Request,
+        tenant: Tenant,
+        policy_id: PolicyId,
+        params: PolicyCancelParams,
+        key: IdemKey = None,
+    ) -> JSONResponse:
+        """Cancel (or preview the refund of) a policy: a full refund inside cooling-off."""
+        return await idempotent(
+            request,
+            tenant,
+            key,
+            lambda: engine.cancel_policy(tenant, policy_id, reason=params.reason, preview=params.preview),
+        )
+
+    @app.post(
+        "/v1/policies/{policy_id}/settle",
+        response_model=None,
+        responses={200: {"model": Policy}, **_ERRORS},
+        tags=["policies"],
+    )
+    async def settle_policy(
+        request: Request,
+        tenant: Tenant,
+        policy_id: PolicyId,
+        params: PolicySettleParams,
+        key: IdemKey = None,
+    ) -> JSONResponse:
+        """Early full repayment (提前结清): refund of the unearned premium, status completed."""
+        return await idempotent(
+            request,
+            tenant,
+            key,
+            lambda: engine.settle_policy(
+                tenant, policy_id, settled_on=params.settled_on, preview=params.preview
+            ),
+        )
+
+    # -- repayments ------------------------------------------------------------------------
+    @app.post(
+        "/v1/repayments",
+        response_model=None,
+        responses={200: {"model": Repayment}, **_ERRORS},
+        tags=["repayments"],
+    )
+    async def create_repayment(
+        request: Request, params: RepaymentCreateParams, tenant: Tenant, key: IdemKey = None
+    ) -> JSONResponse:
+        """Report an installment paid; a late one cures it."""
+        if params.paid_at.tzinfo is None:
+            raise _Invalid("Must be a timezone-aware ISO 8601 time.", "paid_at")
+        return await idempotent(request, tenant, key, lambda: engine.create_repayment(tenant, params))
+
+    @app.get(
+        "/v1/repayments",
+        response_model=None,
+        responses={200: {"model": ListBody}, **_ERRORS},
+        tags=["repayments"],
+    )
+    async def list_repayments(
+        tenant: Tenant,
+        policy_id: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Limit = 20,
+        starting_after: Cursor = None,
+    ) -> JSONResponse:
+        return JSONResponse(
+            engine.list_repayments(tenant, policy_id=policy_id, limit=limit, starting_after=starting_after)
+        )
+
+    # -- claims ----------------------------------------------------------------------------
+    @app.get(
+        "/v1/claims", response_model=None, responses={200: {"model": ListBody}, **_ERRORS}, tags=["claims"]
+    )
+    async def list_claims(
+        tenant: Tenant,
+        policy_id: Annotated[str | None, Query(max_length=64)] = None,
+        status: Literal["open", "approved", "paid", "rejected"] | None = None,
+        limit: Limit = 20,
+        starting_after: Cursor = None,
+    ) -> JSONResponse:
+        return JSONResponse(
+            engine.list_claims(
+                tenant, policy_id=policy_id, status=status, limit=limit, starting_after=starting_after
+            )
+        )
+
+    @app.get(
+        "/v1/claims/{claim_id}",
+        response_model=None,
+        responses={200: {"model": Claim}, **_ERRORS},
+        tags=["claims"],
+    )
+    async def get_claim(tenant: Tenant, claim_id: ClaimId) -> JSONResponse:
+        return JSONResponse(engine.get_claim(tenant, claim_id))
+
+    # -- events ----------------------------------------------------------------------------
+    @app.get(
+        "/v1/events", response_model=None, responses={200: {"model": ListBody}, **_ERRORS}, tags=["events"]
+    )
+    async def list_events(
+        tenant: Tenant,
+        type: Annotated[str | None, Query(max_length=64)] = None,
+        created_gte: dt.datetime | None = None,
+        limit: Limit = 20,
+        starting_after: Cursor = None,
+    ) -> JSONResponse:
+        return JSONResponse(
+            engine.list_events(
+                tenant,
+                type=type,
+                created_gte=aware(created_gte, "created_gte"),
+                limit=limit,
+                starting_after=starting_after,
+            )
+        )
+
+    @app.get(
+        "/v1/events/{event_id}",
+        response_model=None,
+        responses={200: {"description": "An event"}, **_ERRORS},
+        tags=["events"],
+    )
+    async def get_event(tenant: Tenant, event_id: EventId) -> JSONResponse:
+        return JSONResponse(engine.get_event(tenant, event_id))
+
+    # -- test clock ------------------------------------------------------------------------
+    @app.get(
+        "/v1/test_clock",
+        response_model=None,
+        responses={200: {"model": TestClock}, **_ERRORS},
+        tags=["test_clock"],
+    )
+    async def get_clock(tenant: Tenant) -> JSONResponse:
+        return JSONResponse(engine.clock(tenant))
+
+    @app.post(
+        "/v1/test_clock/advance",
+        response_model=None,
+        responses={200: {"model": TestClock}, **_ERRORS},
+        tags=["test_clock"],
+    )
+    async def advance_clock(
+        request: Request, params: ClockAdvanceParams, tenant: Tenant, key: IdemKey = None
+    ) -> JSONResponse:
+        """Move the sandbox clock forward; every due transition runs in time order."""
+        delta = dt.timedelta(days=params.days, hours=params.hours, minutes=params.minutes)
+        if not delta:
+            raise _Invalid("Give days, hours or minutes greater than zero.", "days")
+        return await idempotent(request, tenant, key, lambda: engine.advance(tenant, delta))
+
+    app.state.engine = engine
+    return app
+
+
+def openapi_json(app: FastAPI) -> str:
+    """The app's OpenAPI document as committed in docs/openapi.json (stable key order)."""
+    return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,123 @@
+"""The sandbox's own clock and its time conventions.
+
+Conventions used by every rule of the engine:
+
+- All instants are aware UTC datetimes; on the wire ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``.
+- Business dates are UTC dates: a policy bound at 2027-01-05T23:59Z was bound on 2027-01-05.
+- A transition tied to a date fires at 00:00 UTC of that date. An installment due on date X is
+  overdue at 00:00 of X + 1 (it could be paid all through X); the default of day D happens at 00:00
+  of D, so a repayment at any time on D − 1 still prevents it.
+- The clock never goes backwards. In manual mode it moves only by ``advance``; in real-time mode it
+  follows the monotonic clock of the machine from where it started, and ``advance`` still jumps it
+  forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+
+__all__ = [
+    "UTC",
+    "Clock",
+    "business_date",
+    "format_date",
+    "format_ts",
+    "from_micros",
+    "midnight",
+    "parse_ts",
+    "to_micros",
+    "truncate_to_second",
+]
+
+UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def format_ts(value: dt.datetime) -> str:
+    """ISO 8601 in UTC ending in ``Z``; microseconds only when there are some."""
+    value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}"
+    return text + "Z"
+
+
+def format_date(value: dt.date) -> str:
+    return value.isoformat()
+
+
+def parse_ts(text: str) -> dt.datetime:
+    """The aware UTC datetime of a ``format_ts`` string."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def to_micros(value: dt.datetime) -> int:
+    """Microseconds since the Unix epoch (an integer that sorts like the instant)."""
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=micros)
+
+
+def business_date(value: dt.datetime) -> dt.date:
+    """The UTC date of an instant."""
+    return value.astimezone(UTC).date()
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    """00:00 UTC of ``day``: when transitions tied to that date fire."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def truncate_to_second(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def _monotonic() -> float:
+    """The machine's monotonic clock (a module function so tests can replace it)."""
+    return time.monotonic()
+
+
+class Clock:
+    """The sandbox's time: manual (moves only by ``advance``) or following real time."""
+
+    def __init__(
+        self,
+        start: dt.datetime,
+        *,
+        realtime: bool = False,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
+        if start.tzinfo is None:
+            raise ValueError("the clock's start must be timezone-aware")
+        self._base = start.astimezone(UTC)
+        self._realtime = realtime
+        self._monotonic = monotonic or (lambda: _monotonic())
+        self._anchor = self._monotonic()
+
+    @property
+    def realtime(self) -> bool:
+        return self._realtime
+
+    def now(self) -> dt.datetime:
+        if not self._realtime:
+            return self._base
+        elapsed = max(0.0, self._monotonic() - self._anchor)
+        return self._base + dt.timedelta(seconds=elapsed)
+
+    def advance(self, delta: dt.timedelta) -> dt.datetime:
+        """Jump forward by ``delta`` (never backwards) and return the new time."""
+        if delta < dt.timedelta(0):
+            raise ValueError("the clock only moves forward")
+        self._base += delta
+        return self.now()
+
+    def set_at_least(self, instant: dt.datetime) -> None:
+        """Move the clock forward to ``instant`` if it is behind it (used when reopening a store)."""
+        current = self.now()
+        if instant > current:
+            self._base += instant - current

@@ -1,0 +1,398 @@
+"""Pure pricing and settlement arithmetic of the sandbox insurer (DESIGN §4), in Decimal.
+
+Nothing here touches storage or the clock: every function takes numbers and dates and returns
+numbers and dates, so the rules can be tested one by one. All arithmetic runs in a local Decimal
+context of 50 significant digits; money is never a float. Pricing works on unrounded amounts in
+yuan; the premium, the borrower's schedule, refunds and claims are the only rounded results and are
+returned as integer fen.
+
+Rules implemented (exactly as DESIGN §4 states them):
+
+- monthly hazard ``h = 1 − (1 − PD₂ᵧ)^(1/24)`` with PD₂ᵧ from the score band;
+- equal installments (等额本息) at ``r = annual_rate / 12``; ``EAD_t = B_{t−1}·(1 + r)``;
+- ``EL_t = (1 − h)^{t−1} · h · LGD · (1 − deductible) · EAD_t``;
+- gross premium ``(EL + ¥5) / (1 − 0.15 − 0.10 − 0.05)`` half-up to the fen;
+- the borrower's schedule rounds each installment's principal and interest half-up to the fen, the
+  last one takes the remainders; installment t is due ``first_due_date + (t − 1)`` months, the day
+  clipped to the month's end;
+- comprehensive cost = 12 × the monthly IRR of: the principal received, then n payments of the
+  unrounded installment plus the rounded premium / n;
+- earned share on a date (exposure-weighted by EL_t, pro rata by whole days inside the current
+  period), refund = premium × (1 − share) rounded down to the fen;
+- claim = (principal of every unpaid installment + interest of unpaid installments due on or before
+  D) × (1 − deductible), capped at the sum insured, half-up to the fen; recovery = (1 − LGD) × claim,
+  half-up to the fen.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import functools
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from typing import ParamSpec, TypeVar
+
+from .products import PD_TABLE, PRICING, PricingParameters, Product
+
+__all__ = [
+    "PRECISION",
+    "Pricing",
+    "ScheduleLine",
+    "add_months",
+    "claim_amount",
+    "comprehensive_cost",
+    "due_dates",
+    "earned_share",
+    "expected_losses",
+    "exposures",
+    "fen_to_yuan",
+    "gross_premium",
+    "level_payment",
+    "borrower_schedule",
+    "monthly_hazard",
+    "monthly_irr",
+    "outstanding_balances",
+    "pd_two_year",
+    "price_loan",
+    "recovery_amount",
+    "unearned_refund",
+    "yuan_to_fen",
+]
+
+PRECISION = 50
+_FEN = Decimal("0.01")
+_ONE = Decimal(1)
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _precise(func: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Run ``func`` in a local Decimal context of PRECISION digits (Python 3.10 compatible)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with localcontext() as ctx:
+            ctx.prec = PRECISION
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def fen_to_yuan(fen: int) -> Decimal:
+    """Integer fen as an exact Decimal of yuan."""
+    return Decimal(fen).scaleb(-2)
+
+
+def yuan_to_fen(yuan: Decimal) -> int:
+    """Yuan as integer fen, half-up."""
+    return int((yuan * 100).quantize(_ONE, rounding=ROUND_HALF_UP))
+
+
+# --- risk ----------------------------------------------------------------------------------------
+
+
+def pd_two_year(score: int) -> Decimal:
+    """Probability of a 90+ days default within two years for a credit score (300–850)."""
+    pd = PD_TABLE[0][1]
+    for lowest, band_pd in PD_TABLE:
+        if score >= lowest:
+            pd = band_pd
+    return pd
+
+
+@functools.lru_cache(maxsize=64)
+@_precise
+def monthly_hazard(score: int) -> Decimal:
+    """``h = 1 − (1 − PD₂ᵧ)^(1/24)``."""
+    survival = _ONE - pd_two_year(score)
+    return _ONE - survival ** (_ONE / Decimal(24))
+
+
+# --- the loan ------------------------------------------------------------------------------------
+
+
+def add_months(start: dt.date, months: int) -> dt.date:
+    """``start`` plus ``months`` calendar months, the day clipped to the month's end."""
+    index = start.year * 12 + (start.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return dt.date(year, month, day)
+
+
+def due_dates(first_due_date: dt.date, term_months: int) -> list[dt.date]:
+    """Due date of installment t = first_due_date + (t − 1) months, each from the first date."""
+    return [add_months(first_due_date, t) for t in range(term_months)]
+
+
+@_precise
+def level_payment(principal: Decimal, annual_rate: Decimal, term_months: int) -> Decimal:
+    """The unrounded equal monthly installment (等额本息); principal / n at a zero rate."""
+    r = annual_rate / 12
+    if r == 0:
+        return principal / term_months
+    return principal * r / (_ONE - (_ONE + r) ** -term_months)
+
+
+@_precise
+def outstanding_balances(principal: Decimal, annual_rate: Decimal, term_months: int) -> list[Decimal]:
+    """``[B_0, B_1, ..., B_n]``: the unrounded balance after t payments (B_0 = principal)."""
+    r = annual_rate / 12
+    payment = level_payment(principal, annual_rate, term_months)
+    balances = [principal]
+    for _ in range(term_months):
+        balances.append(balances[-1] * (_ONE + r) - payment)
+    return balances
+
+
+@_precise
+def exposures(principal: Decimal, annual_rate: Decimal, term_months: int) -> list[Decimal]:
+    """``[EAD_1, ..., EAD_n]`` with ``EAD_t = B_{t−1}·(1 + r)``."""
+    r = annual_rate / 12
+    balances = outstanding_balances(principal, annual_rate, term_months)
+    return [balances[t - 1] * (_ONE + r) for t in range(1, term_months + 1)]
+
+
+@_precise
+def expected_losses(
+    principal: Decimal,
+    annual_rate: Decimal,
+    term_months: int,
+    hazard: Decimal,
+    lgd: Decimal,
+    deductible: Decimal,
+) -> list[Decimal]:
+    """``[EL_1, ..., EL_n]``, ``EL_t = (1 − h)^{t−1} · h · LGD · (1 − deductible) · EAD_t``."""
+    loss_share = lgd * (_ONE - deductible)
+    survival = _ONE
+    result = []
+    for ead in exposures(principal, annual_rate, term_months):
+        result.append(survival * hazard * loss_share * ead)
+        survival *= _ONE - hazard
+    return result
+
+
+@_precise
+def gross_premium(expected_loss: Decimal, params: PricingParameters = PRICING) -> int:
+    """``(EL + fixed expense) / (1 − commission − expenses − margin)``, half-up, in fen."""
+    return yuan_to_fen((expected_loss + params.fixed_expense) / params.premium_divisor)
+
+
+@dataclass(frozen=True)
+class ScheduleLine:
+    """One installment of the borrower's rounded schedule, in fen."""
+
+    installment: int
+    due_date: dt.date
+    principal: int
+    interest: int
+
+    @property
+    def amount(self) -> int:
+        return self.principal + self.interest
+
+
+@_precise
+def borrower_schedule(
+    principal: Decimal, annual_rate: Decimal, term_months: int, first_due_date: dt.date
+) -> list[ScheduleLine]:
+    """The schedule shown to the borrower: each installment's principal and interest rounded half-up
+    to the fen; the last installment's principal is the principal minus the others', its interest
+    the rounded total interest minus the others'."""
+    r = annual_rate / 12
+    payment = level_payment(principal, annual_rate, term_months)
+    balances = outstanding_balances(principal, annual_rate, term_months)
+    dates = due_dates(first_due_date, term_months)
+    total_interest = yuan_to_fen(payment * term_months - principal)
+    principal_fen = yuan_to_fen(principal)
+    lines: list[ScheduleLine] = []
+    for t in range(1, term_months):
+        interest = balances[t - 1] * r
+        lines.append(ScheduleLine(t, dates[t - 1], yuan_to_fen(payment - interest), yuan_to_fen(interest)))
+    lines.append(
+        ScheduleLine(
+            term_months,
+            dates[-1],
+            principal_fen - sum(line.principal for line in lines),
+            total_interest - sum(line.interest for line in lines),
+        )
+    )
+    return lines
+
+
+# --- the borrower's financing cost ---------------------------------------------------------------
+
+
+@_precise
+def monthly_irr(principal: Decimal, payment: Decimal, term_months: int) -> Decimal:
+    """The monthly rate i with ``principal = Σ_{k=1..n} payment / (1 + i)^k``.
+
+    Newton's method on the annuity formula, kept inside a bracket where the present value changes
+    sign and falling back to bisection, until the step is below 1e-40.
+    """
+    n = term_months
+
+    def npv(i: Decimal) -> Decimal:  # present value of the payments minus the principal
+        if i == 0:
+            return payment * n - principal
+        return payment * (_ONE - (_ONE + i) ** -n) / i - principal
+
+    def slope(i: Decimal) -> Decimal:  # d npv / d i
+        annuity = (_ONE - (_ONE + i) ** -n) / i
+        return payment * (n * (_ONE + i) ** -(n + 1) - annuity) / i
+
+    at_zero = npv(Decimal(0))
+    if at_zero == 0:
+        return Decimal(0)
+    # npv falls as i rises: bracket the root with npv(lo) > 0 > npv(hi).
+    if at_zero > 0:
+        lo, hi = Decimal(0), Decimal(1)
+        while npv(hi) > 0:
+            lo, hi = hi, hi * 2
+    else:  # the payments do not even repay the principal: a negative rate
+        lo, hi = Decimal("-0.5"), Decimal(0)
+        while npv(lo) < 0:
+            lo, hi = (lo - 1) / 2, lo
+    tolerance = Decimal("1e-40")
+    guess = (lo + hi) / 2
+    for _ in range(400):
+        value = npv(guess)
+        if value == 0:
+            return guess
+        if value > 0:
+            lo = guess
+        else:
+            hi = guess
+        candidate = (lo + hi) / 2
+        if guess != 0:
+            derivative = slope(guess)
+            if derivative != 0:
+                newton = guess - value / derivative
+                if lo < newton < hi:
+                    candidate = newton
+        if abs(candidate - guess) < tolerance or hi - lo < tolerance:
+            return candidate
+        guess = candidate
+    return guess
+
+
+@_precise
+def comprehensive_cost(
+    principal: Decimal, annual_rate: Decimal, term_months: int, premium: Decimal
+) -> Decimal:
+    """12 × the monthly IRR of: ``principal`` received, then ``term_months`` payments of the unrounded
+    installment plus ``premium`` (rounded, in yuan) / n."""
+    payment = level_payment(principal, annual_rate, term_months) + premium / term_months
+    # 30 places: far below any money amount, and the iteration's last-digit noise is gone, so a cost
+    # of exactly 24% compares equal to the cap.
+    return (monthly_irr(principal, payment, term_months) * 12).quantize(
+        Decimal("1e-30"), rounding=ROUND_HALF_UP
+    )
+
+
+# --- after the bind ------------------------------------------------------------------------------
+
+
+@_precise
+def earned_share(
+    bind_date: dt.date, dues: Sequence[dt.date], losses: Sequence[Decimal], on: dt.date
+) -> Decimal:
+    """The exposure-weighted share of the premium earned on date ``on``.
+
+    Period t runs from its start (the bind date for t = 1, else due_{t−1}) to due_t. Periods with
+    due_t ≤ on are earned whole; the period c with start_c ≤ on < due_c is earned pro rata by whole
+    days; the share is that sum of EL_t over Σ EL_t.
+    """
+    total = sum(losses, Decimal(0))
+    if total == 0:
+        return _ONE if not dues or on >= dues[-1] else Decimal(0)
+    earned = Decimal(0)
+    for t, (due, loss) in enumerate(zip(dues, losses, strict=True)):
+        start = bind_date if t == 0 else dues[t - 1]
+        if due <= on:
+            earned += loss
+        elif start <= on:
+            earned += loss * Decimal((on - start).days) / Decimal((due - start).days)
+    return min(earned / total, _ONE)
+
+
+@_precise
+def unearned_refund(premium_fen: int, share: Decimal) -> int:
+    """``premium × (1 − earned share)``, rounded down to the fen."""
+    return int((Decimal(premium_fen) * (_ONE - share)).quantize(_ONE, rounding=ROUND_DOWN))
+
+
+@_precise
+def claim_amount(
+    schedule: Sequence[ScheduleLine],
+    paid: Collection[int],
+    default_date: dt.date,
+    deductible: Decimal,
+    sum_insured_fen: int,
+) -> int:
+    """The claim on day D: the principal of every unpaid installment plus the interest of every
+    unpaid installment due on or before D, × (1 − deductible), capped at the sum insured, half-up."""
+    base = 0
+    for line in schedule:
+        if line.installment in paid:
+            continue
+        base += line.principal
+        if line.due_date <= default_date:
+            base += line.interest
+    amount = min(Decimal(base) * (_ONE - deductible), Decimal(sum_insured_fen))
+    return int(amount.quantize(_ONE, rounding=ROUND_HALF_UP))
+
+
+@_precise
+def recovery_amount(claim_fen: int, lgd: Decimal) -> int:
+    """``(1 − LGD) × claim``, half-up to the fen (追偿)."""
+    return int((Decimal(claim_fen) * (_ONE - lgd)).quantize(_ONE, rounding=ROUND_HALF_UP))
+
+
+# --- all together --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """A priced loan. ``premium`` and ``comprehensive_cost`` are None when not priced (outside the
+    product's limits)."""
+
+    score_used: int | None
+    schedule: tuple[ScheduleLine, ...]
+    sum_insured: int  # fen
+    expected_losses: tuple[Decimal, ...]
+    premium: int | None  # fen
+    comprehensive_cost: Decimal | None
+
+    @property
+    def expected_loss(self) -> Decimal:
+        return sum(self.expected_losses, Decimal(0))
+
+
+@_precise
+def price_loan(
+    product: Product,
+    principal_fen: int,
+    annual_rate: Decimal,
+    term_months: int,
+    first_due_date: dt.date,
+    score: int | None,
+    *,
+    params: PricingParameters = PRICING,
+) -> Pricing:
+    """The schedule, sum insured and (with a score) EL_t, premium and comprehensive cost of a loan."""
+    principal = fen_to_yuan(principal_fen)
+    schedule = tuple(borrower_schedule(principal, annual_rate, term_months, first_due_date))
+    sum_insured = sum(line.amount for line in schedule)
+    if score is None:
+        return Pricing(None, schedule, sum_insured, (), None, None)
+    losses = tuple(
+        expected_losses(
+            principal, annual_rate, term_months, monthly_hazard(score), product.lgd, product.deductible
+        )
+    )
+    premium = gross_premium(sum(losses, Decimal(0)), params)
+    cost = comprehensive_cost(principal, annual_rate, term_months, fen_to_yuan(premium))
+    return Pricing(score, schedule, sum_insured, losses, premium, cost)
