@@ -153,6 +153,7 @@ class BaseClient(Generic[HttpxClientT]):
             )
         self._api_key = api_key
         self.base_url = url if str(url).endswith("/") else httpx.URL(str(url) + "/")
+        self._base = str(self.base_url)
         self.timeout: httpx.Timeout | None = _as_timeout(
             DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout
         )
@@ -210,11 +211,10 @@ class BaseClient(Generic[HttpxClientT]):
             headers["Content-Type"] = "application/json"
         if req.extra_headers:
             headers.update(req.extra_headers)
-        params = {k: v for k, v in (req.query or {}).items() if v is not None}
-        url = self.base_url.join(req.path.lstrip("/"))
-        if params:
-            url = url.copy_merge_params(params)
-        request = httpx.Request(req.method, url, headers=headers, content=content)
+        params = {k: v for k, v in (req.query or {}).items() if v is not None} if req.query else None
+        request = httpx.Request(
+            req.method, self._base + req.path.lstrip("/"), params=params, headers=headers, content=content
+        )
         deadline = self.deadline if isinstance(req.deadline, NotGiven) else float(req.deadline)
         timeout = self.timeout if isinstance(req.timeout, NotGiven) else _as_timeout(req.timeout)
         now = time.monotonic()
@@ -311,7 +311,7 @@ class BaseClient(Generic[HttpxClientT]):
 
     def _tenacity_stop(self, call: PreparedCall) -> Any:
         def stop(state: RetryCallState) -> bool:
-            if state.attempt_number >= call.max_retries + 2:
+            if state.attempt_number > call.max_retries:
                 return True
             upcoming = getattr(state, "upcoming_sleep", 0.0) or 0.0
             return time.monotonic() + upcoming >= call.deadline_at

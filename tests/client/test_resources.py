@@ -136,6 +136,40 @@ async def test_bad_quote_input_is_a_parameter_error_before_any_request(
         assert value not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("changes", "param", "suggestion"),
+    [
+        (
+            {"borrower": {"type": "individual", "nmae": "张三", "id_number": "11010519491231002X"}},
+            "borrower.nmae",
+            "name",
+        ),
+        (
+            {
+                "loan": {
+                    "principal": yg.Money.cny(1000),
+                    "term_month": 12,
+                    "annual_rate": "0.1",
+                    "first_due_date": "2026-12-25",
+                }
+            },
+            "loan.term_month",
+            "term_months",
+        ),
+    ],
+)
+async def test_a_misspelt_required_field_is_named_with_a_suggestion(
+    api: Api, changes: dict[str, Any], param: str, suggestion: str
+) -> None:
+    server = Server(ok(quote_json()))
+    client = api.client(server)
+    with pytest.raises(yg.ParameterError) as info:
+        await create_quote(api, client, **changes)
+    assert info.value.param == param
+    assert f"did you mean {suggestion!r}?" in str(info.value)
+    assert server.count == 0
+
+
 async def test_a_typo_is_called_a_typo(api: Api) -> None:
     client = api.client(Server(ok(quote_json())))
     with pytest.raises(yg.ParameterError, match="unknown field") as info:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import ROUND_DOWN, Decimal, localcontext
 from typing import Any
 
@@ -225,13 +225,14 @@ def test_bind_twice_names_the_existing_policy(engine: Engine) -> None:
 def test_tenants_never_see_each_others_objects(engine: Engine) -> None:
     quote = engine.create_quote(T, quote_params())
     policy = engine.bind_policy(T, quote["id"])
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: engine.get_quote(OTHER, quote["id"]),
         lambda: engine.bind_policy(OTHER, quote["id"]),
         lambda: engine.get_policy(OTHER, policy["id"]),
         lambda: engine.cancel_policy(OTHER, policy["id"], reason="x"),
         lambda: engine.get_event(OTHER, engine.list_events(T)["data"][0]["id"]),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(NotFound) as err:
             call()
         assert (err.value.status, err.value.code) == (404, "resource_missing")
@@ -244,7 +245,7 @@ def test_tenants_never_see_each_others_objects(engine: Engine) -> None:
 
 
 def _refund_reference(engine: Engine, policy: dict[str, Any], on: dt.date, **quote_kwargs: Any) -> int:
-    kw = {
+    kw: dict[str, Any] = {
         "product": "consumer_installment",
         "principal": "12999.00",
         "months": 12,

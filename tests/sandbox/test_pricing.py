@@ -77,7 +77,7 @@ def ref_cost(principal: str, months: int, annual_rate: str, premium_fen: int) ->
         flow = payment + Decimal(premium_fen) / 100 / months
 
         def pv(i: Decimal) -> Decimal:
-            return sum(flow / (1 + i) ** k for k in range(1, months + 1))
+            return sum((flow / (1 + i) ** k for k in range(1, months + 1)), Decimal(0))
 
         lo, hi = Decimal(0), Decimal(5)
         for _ in range(140):

@@ -71,7 +71,7 @@ def test_repayment_validation(engine: Engine) -> None:
     policy = bound_policy(engine)
     amount = policy["installments"][0]["amount"]
     base = {"policy_id": policy["id"], "installment": 1, "amount": amount, "paid_at": "2027-01-10T09:00:00Z"}
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"amount": {"amount": amount["amount"] + 1, "currency": "CNY"}}, "amount_mismatch", "amount"),
         ({"installment": 13}, "installment_not_found", "installment"),
         ({"paid_at": "2027-01-10T09:00:00"}, "invalid_request", "paid_at"),
@@ -229,6 +229,8 @@ def test_a_borrower_who_stops_after_installment_k_gets_a_claim_on_day_d(
     assert recovered["recovered"] == {"amount": recovery, "currency": "CNY"}
     assert recovered["recovered_at"] == f"{day_d + 34 * DAY}T00:00:00Z"
     assert recovered["version"] == 4
+    # days past due stop growing at the default
+    assert engine.get_policy(T, policy["id"])["installments"][k]["days_past_due"] == wait
     totals = check_ledger(engine, T)
     assert totals["insurer_balance"] == policy["premium"]["amount"] - expected + recovery
     claim_events = [

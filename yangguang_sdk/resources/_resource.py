@@ -8,6 +8,7 @@ of the sync or async resource class, keeping its signature and docstring for edi
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, TypedDict, TypeVar
@@ -129,11 +130,19 @@ def validate_params(model: type[M], data: Mapping[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
+        problems = exc.errors(include_input=False, include_url=False)
+        # A misspelt required field is both unknown and missing: name the typo, not the missing one.
+        first = next((e for e in problems if e["type"] == "extra_forbidden"), problems[0])
         loc = [str(p) for p in first["loc"] if str(p) not in _UNION_TAGS and "[" not in str(p)]
         message = first["msg"]
         if first["type"] == "extra_forbidden":
-            message = "unknown field (a typo?)"
+            siblings = [
+                str(e["loc"][-1])
+                for e in problems
+                if e["type"] == "missing" and e["loc"][:-1] == first["loc"][:-1]
+            ]
+            close = difflib.get_close_matches(str(first["loc"][-1]), siblings, n=1)
+            message = f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field (a typo?)"
         elif first["type"] == "missing":
             message = "is required"
         more = len(exc.errors()) - 1

@@ -147,7 +147,16 @@ def _object_id(prefix: str) -> Any:
     return Path(pattern=_ID_PATTERN, max_length=64, description=f"An id starting with {prefix}")
 
 
+async def _fingerprint(request: Request) -> str:
+    """What an idempotency key is bound to: the method, the path and the raw body."""
+    raw = await request.body()
+    return hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + raw
+    ).hexdigest()
+
+
 Tenant = Annotated[str, Depends(_tenant)]
+Fingerprint = Annotated[str, Depends(_fingerprint)]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=64)]
@@ -210,15 +219,11 @@ def create_app(engine: Engine) -> FastAPI:
             500, "internal_error", "The sandbox failed unexpectedly.", None, request.state.request_id
         )
 
-    async def idempotent(
-        request: Request, tenant: str, key: str | None, op: Callable[[], dict[str, Any]]
+    def idempotent(
+        tenant: str, key: str | None, fingerprint: str, op: Callable[[], dict[str, Any]]
     ) -> JSONResponse:
         if key is None:
             return JSONResponse(op())
-        raw = await request.body()
-        fingerprint = hashlib.sha256(
-            request.method.encode() + b" " + request.url.path.encode() + b"\n" + raw
-        ).hexdigest()
 
         def run() -> tuple[int, dict[str, Any]]:
             return 200, op()
@@ -238,11 +243,11 @@ def create_app(engine: Engine) -> FastAPI:
     @app.post(
         "/v1/quotes", response_model=None, responses={200: {"model": Quote}, **_ERRORS}, tags=["quotes"]
     )
-    async def create_quote(
-        request: Request, params: QuoteCreateParams, tenant: Tenant, key: IdemKey = None
+    def create_quote(
+        params: QuoteCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Underwrite and price; the decision is approved, declined or referred."""
-        return await idempotent(request, tenant, key, lambda: engine.create_quote(tenant, params))
+        return idempotent(tenant, key, fingerprint, lambda: engine.create_quote(tenant, params))
 
     @app.get(
         "/v1/quotes/{quote_id}",
@@ -250,18 +255,18 @@ def create_app(engine: Engine) -> FastAPI:
         responses={200: {"model": Quote}, **_ERRORS},
         tags=["quotes"],
     )
-    async def get_quote(tenant: Tenant, quote_id: QuoteId) -> JSONResponse:
+    def get_quote(tenant: Tenant, quote_id: QuoteId) -> JSONResponse:
         return JSONResponse(engine.get_quote(tenant, quote_id))
 
     # -- policies --------------------------------------------------------------------------
     @app.post(
         "/v1/policies", response_model=None, responses={200: {"model": Policy}, **_ERRORS}, tags=["policies"]
     )
-    async def bind_policy(
-        request: Request, params: PolicyBindParams, tenant: Tenant, key: IdemKey = None
+    def bind_policy(
+        params: PolicyBindParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Bind an approved quote; 409 quote_expired, quote_not_bindable or quote_already_bound."""
-        return await idempotent(request, tenant, key, lambda: engine.bind_policy(tenant, params.quote_id))
+        return idempotent(tenant, key, fingerprint, lambda: engine.bind_policy(tenant, params.quote_id))
 
     @app.get(
         "/v1/policies",
@@ -269,7 +274,7 @@ def create_app(engine: Engine) -> FastAPI:
         responses={200: {"model": ListBody}, **_ERRORS},
         tags=["policies"],
     )
-    async def list_policies(
+    def list_policies(
         tenant: Tenant,
         status: Literal["active", "cancelled", "completed", "claimed"] | None = None,
         merchant_order_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -294,7 +299,7 @@ def create_app(engine: Engine) -> FastAPI:
         responses={200: {"model": Policy}, **_ERRORS},
         tags=["policies"],
     )
-    async def get_policy(tenant: Tenant, policy_id: PolicyId) -> JSONResponse:
+    def get_policy(tenant: Tenant, policy_id: PolicyId) -> JSONResponse:
         return JSONResponse(engine.get_policy(tenant, policy_id))
 
     @app.post(
@@ -303,18 +308,18 @@ def create_app(engine: Engine) -> FastAPI:
         responses={200: {"model": Policy}, **_ERRORS},
         tags=["policies"],
     )
-    async def cancel_policy(
-        request: Request,
+    def cancel_policy(
         tenant: Tenant,
         policy_id: PolicyId,
         params: PolicyCancelParams,
+        fingerprint: Fingerprint,
         key: IdemKey = None,
     ) -> JSONResponse:
         """Cancel (or preview the refund of) a policy: a full refund inside cooling-off."""
-        return await idempotent(
-            request,
+        return idempotent(
             tenant,
             key,
+            fingerprint,
             lambda: engine.cancel_policy(tenant, policy_id, reason=params.reason, preview=params.preview),
         )
 
@@ -324,18 +329,18 @@ def create_app(engine: Engine) -> FastAPI:
         responses={200: {"model": Policy}, **_ERRORS},
         tags=["policies"],
     )
-    async def settle_policy(
-        request: Request,
+    def settle_policy(
         tenant: Tenant,
         policy_id: PolicyId,
         params: PolicySettleParams,
+        fingerprint: Fingerprint,
         key: IdemKey = None,
     ) -> JSONResponse:
         """Early full repayment (提前结清): refund of the unearned premium, status completed."""
-        return await idempotent(
-            request,
+        return idempotent(
             tenant,
             key,
+            fingerprint,
             lambda: engine.settle_policy(
                 tenant, policy_id, settled_on=params.settled_on, preview=params.preview
             ),
@@ -348,13 +353,13 @@ def create_app(engine: Engine) -> FastAPI:
         responses={200: {"model": Repayment}, **_ERRORS},
         tags=["repayments"],
     )
-    async def create_repayment(
-        request: Request, params: RepaymentCreateParams, tenant: Tenant, key: IdemKey = None
+    def create_repayment(
+        params: RepaymentCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Report an installment paid; a late one cures it."""
         if params.paid_at.tzinfo is None:
             raise _Invalid("Must be a timezone-aware ISO 8601 time.", "paid_at")
-        return await idempotent(request, tenant, key, lambda: engine.create_repayment(tenant, params))
+        return idempotent(tenant, key, fingerprint, lambda: engine.create_repayment(tenant, params))
 
     @app.get(
         "/v1/repayments",
@@ -362,7 +367,7 @@ def create_app(engine: Engine) -> FastAPI:
         responses={200: {"model": ListBody}, **_ERRORS},
         tags=["repayments"],
     )
-    async def list_repayments(
+    def list_repayments(
         tenant: Tenant,
         policy_id: Annotated[str | None, Query(max_length=64)] = None,
         limit: Limit = 20,
@@ -376,7 +381,7 @@ def create_app(engine: Engine) -> FastAPI:
     @app.get(
         "/v1/claims", response_model=None, responses={200: {"model": ListBody}, **_ERRORS}, tags=["claims"]
     )
-    async def list_claims(
+    def list_claims(
         tenant: Tenant,
         policy_id: Annotated[str | None, Query(max_length=64)] = None,
         status: Literal["open", "approved", "paid", "rejected"] | None = None,
@@ -395,14 +400,14 @@ def create_app(engine: Engine) -> FastAPI:
         responses={200: {"model": Claim}, **_ERRORS},
         tags=["claims"],
     )
-    async def get_claim(tenant: Tenant, claim_id: ClaimId) -> JSONResponse:
+    def get_claim(tenant: Tenant, claim_id: ClaimId) -> JSONResponse:
         return JSONResponse(engine.get_claim(tenant, claim_id))
 
     # -- events ----------------------------------------------------------------------------
     @app.get(
         "/v1/events", response_model=None, responses={200: {"model": ListBody}, **_ERRORS}, tags=["events"]
     )
-    async def list_events(
+    def list_events(
         tenant: Tenant,
         type: Annotated[str | None, Query(max_length=64)] = None,
         created_gte: dt.datetime | None = None,
@@ -425,7 +430,7 @@ def create_app(engine: Engine) -> FastAPI:
         responses={200: {"description": "An event"}, **_ERRORS},
         tags=["events"],
     )
-    async def get_event(tenant: Tenant, event_id: EventId) -> JSONResponse:
+    def get_event(tenant: Tenant, event_id: EventId) -> JSONResponse:
         return JSONResponse(engine.get_event(tenant, event_id))
 
     # -- test clock ------------------------------------------------------------------------
@@ -435,7 +440,7 @@ def create_app(engine: Engine) -> FastAPI:
         responses={200: {"model": TestClock}, **_ERRORS},
         tags=["test_clock"],
     )
-    async def get_clock(tenant: Tenant) -> JSONResponse:
+    def get_clock(tenant: Tenant) -> JSONResponse:
         return JSONResponse(engine.clock(tenant))
 
     @app.post(
@@ -444,14 +449,14 @@ def create_app(engine: Engine) -> FastAPI:
         responses={200: {"model": TestClock}, **_ERRORS},
         tags=["test_clock"],
     )
-    async def advance_clock(
-        request: Request, params: ClockAdvanceParams, tenant: Tenant, key: IdemKey = None
+    def advance_clock(
+        params: ClockAdvanceParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Move the sandbox clock forward; every due transition runs in time order."""
         delta = dt.timedelta(days=params.days, hours=params.hours, minutes=params.minutes)
         if not delta:
             raise _Invalid("Give days, hours or minutes greater than zero.", "days")
-        return await idempotent(request, tenant, key, lambda: engine.advance(tenant, delta))
+        return idempotent(tenant, key, fingerprint, lambda: engine.advance(tenant, delta))
 
     app.state.engine = engine
     return app

@@ -14,6 +14,13 @@ Time (see also ``clock.py``): business dates are UTC dates and a transition tied
 - D + 1 00:00 ``claim.approved``; D + 4 00:00 ``claim.paid`` (代偿, the policy becomes ``claimed``);
   30 days after the payment ``recovery.received`` (追偿).
 
+A repayment is accepted while the policy is active and has no claim; it emits ``repayment.created``,
+then ``installment.cured`` if the installment was overdue, then ``policy.completed`` if it was the
+last one. ``days_past_due`` is computed against the clock's date when read (against the event's time
+in an event) and stops growing once the loan has defaulted. The policy stays ``active`` (with
+``claim_id`` set) from D until the claim is paid at D + 4; it can then be neither cancelled, settled
+nor repaid (409).
+
 A referred quote is decided 30 minutes after it was created (``quote.decided``); an approved quote
 can be bound until 30 minutes after its decision (``expires_at`` itself is too late).
 
@@ -82,8 +89,8 @@ CLAIM_STATUSES = ("open", "approved", "paid", "rejected")
 MAX_LIMIT = 100
 
 Json = dict[str, Any]
-Callback = Callable[[str, Json], None]
-HookHandler = Callable[[str, Json], None]
+Callback = Callable[[str, Json], object]
+HookHandler = Callable[[str, Json], object]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")

@@ -9,7 +9,17 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 if TYPE_CHECKING:
     from .._response import ResponseInfo
 
-__all__ = ["APIObject", "RequestModel"]
+__all__ = ["APIObject", "NestedObject", "RequestModel"]
+
+
+class NestedObject(BaseModel):
+    """A part of a response object (an installment line, ...): unknown fields kept, never fatal."""
+
+    model_config = ConfigDict(extra="allow", hide_input_in_errors=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as JSON-ready data, as on the wire."""
+        return self.model_dump(mode="json")
 
 
 class APIObject(BaseModel):

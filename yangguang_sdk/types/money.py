@@ -11,6 +11,10 @@ from pydantic_core import PydanticCustomError, core_schema
 __all__ = ["Money", "to_decimal"]
 
 _MINOR_DIGITS: dict[str, int] = {"CNY": 2, "USD": 2, "EUR": 2, "HKD": 2, "JPY": 0}
+_WIRE_HINT = (
+    'money must be {"amount": <integer minor units: 1299900 for CNY 12,999.00>, "currency": "CNY"}; '
+    "floats are never accepted"
+)
 _FLOAT_HINT = "floats are never accepted as money; pass a str or Decimal such as '12999.00'"
 
 
@@ -187,13 +191,12 @@ class Money:
 
     # pydantic ------------------------------------------------------------------------------
     @classmethod
-    def _validate(cls, value: Any) -> Money:
-        if isinstance(value, Money):
-            return value
-        try:
-            return cls.from_wire(value)
-        except (TypeError, ValueError) as exc:
-            raise PydanticCustomError("money", str(exc)) from None
+    def _from_checked(cls, value: dict[str, Any]) -> Money:
+        """Money from a wire dict pydantic-core has already checked (the fast path)."""
+        money = object.__new__(cls)
+        object.__setattr__(money, "amount", value["amount"])
+        object.__setattr__(money, "currency", value.get("currency", "CNY"))
+        return money
 
     @classmethod
     def __get_pydantic_core_schema__(
@@ -202,13 +205,27 @@ class Money:
         wire = core_schema.typed_dict_schema(
             {
                 "amount": core_schema.typed_dict_field(core_schema.int_schema(strict=True)),
-                "currency": core_schema.typed_dict_field(core_schema.str_schema(), required=False),
+                "currency": core_schema.typed_dict_field(
+                    core_schema.literal_schema(list(_MINOR_DIGITS)), required=False
+                ),
             },
             extra_behavior="forbid",
         )
-        return core_schema.no_info_plain_validator_function(
-            cls._validate,
-            json_schema_input_schema=wire,
+        checked = core_schema.custom_error_schema(
+            core_schema.no_info_after_validator_function(cls._from_checked, wire),
+            custom_error_type="money",
+            custom_error_message=_WIRE_HINT,
+        )
+        return core_schema.json_or_python_schema(
+            json_schema=checked,
+            python_schema=core_schema.union_schema(
+                [
+                    core_schema.is_instance_schema(cls),
+                    checked,
+                ],
+                custom_error_type="money",
+                custom_error_message=_WIRE_HINT,
+            ),
             serialization=core_schema.plain_serializer_function_ser_schema(
                 lambda m: m.to_wire(), when_used="always", return_schema=wire
             ),

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from ._base import APIObject, RequestModel
+from ._base import APIObject, NestedObject, RequestModel
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode
 from .money import Money
 
@@ -29,7 +29,7 @@ Decision = Literal["approved", "declined", "referred"]
 InstallmentStatus = Literal["scheduled", "paid", "overdue"]
 
 
-class Installment(APIObject):
+class Installment(NestedObject):
     """One monthly installment of the borrower's schedule, rounded to the fen."""
 
     installment: int

@@ -272,7 +272,9 @@ class Webhook:
     ) -> None:
         if isinstance(secret_or_secrets, str):
             secrets = [_parse_secret(secret_or_secrets, None)]
-        elif isinstance(secret_or_secrets, Sequence):
+        elif isinstance(secret_or_secrets, Sequence) and not isinstance(
+            secret_or_secrets, (bytes, bytearray)
+        ):
             secrets = [_parse_secret(s, i) for i, s in enumerate(secret_or_secrets)]
             if not secrets:
                 raise ParameterError(f"no secret given; {_EXPECTED_PREFIXES}", param="secret_or_secrets")
@@ -312,9 +314,7 @@ class Webhook:
         """
         msg_id, body = self._checked_body(raw_body, headers)
         try:
-            from ..types.event import parse_event
-
-            event = parse_event(body)
+            event = _parse_event()(body)
         except Exception as exc:
             raise WebhookVerificationError(_describe_bad_event(body, exc)) from None
         if not event.id:
@@ -479,6 +479,19 @@ class Webhook:
             "webhook-timestamp": str(seconds),
             "webhook-signature": self.sign(msg_id, seconds, raw_body),
         }
+
+
+_parse_event_function: Callable[[bytes], Event] | None = None
+
+
+def _parse_event() -> Callable[[bytes], Event]:
+    """``types.event.parse_event``, imported on first use: pydantic stays out of ``import``."""
+    global _parse_event_function
+    if _parse_event_function is None:
+        from ..types.event import parse_event
+
+        _parse_event_function = parse_event
+    return _parse_event_function
 
 
 def _invalid_signature() -> type[Exception]:
