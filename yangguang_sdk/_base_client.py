@@ -279,6 +279,12 @@ class BaseClient(Generic[HttpxClientT]):
     def _should_retry_exception(self, exc: BaseException) -> bool:
         return isinstance(exc, httpx.TransportError)
 
+    def _retry_wanted(self, outcome: httpx.Response | BaseException) -> bool:
+        """Whether an attempt's outcome (a response or a transport error) calls for a retry."""
+        if isinstance(outcome, BaseException):
+            return self._should_retry_exception(outcome)
+        return self._should_retry_response(outcome)
+
     def _retry_delay(self, attempt: int, response: httpx.Response | None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
         if response is not None:

@@ -124,6 +124,27 @@ class Client(BaseClient[httpx.Client]):
             self._log_attempt(call, response, None)
             return response
 
+        # The first attempt runs before tenacity is set up: most calls need no retry, and then
+        # building the retry loop would be the costliest part of the call. When a retry is wanted,
+        # tenacity takes over with that first outcome as its attempt 1.
+        try:
+            first: httpx.Response | httpx.TransportError = attempt()
+        except httpx.TransportError as exc:
+            first = exc
+        if not self._retry_wanted(first):
+            if isinstance(first, httpx.TransportError):
+                raise self._connection_error(call, first) from first
+            return first
+        pending = [first]
+
+        def replay_then_attempt() -> httpx.Response:
+            if pending:
+                outcome = pending.pop()
+                if isinstance(outcome, httpx.TransportError):
+                    raise outcome
+                return outcome
+            return attempt()
+
         retrying = Retrying(
             stop=self._tenacity_stop(call),
             wait=self._tenacity_wait,
@@ -133,7 +154,7 @@ class Client(BaseClient[httpx.Client]):
             reraise=True,
         )
         try:
-            response: httpx.Response = retrying(attempt)
+            response: httpx.Response = retrying(replay_then_attempt)
         except httpx.TransportError as exc:
             raise self._connection_error(call, exc) from exc
         return response
@@ -234,6 +255,25 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             self._log_attempt(call, response, None)
             return response
 
+        # As in Client: the first attempt runs before tenacity is set up.
+        try:
+            first: httpx.Response | httpx.TransportError = await attempt()
+        except httpx.TransportError as exc:
+            first = exc
+        if not self._retry_wanted(first):
+            if isinstance(first, httpx.TransportError):
+                raise self._connection_error(call, first) from first
+            return first
+        pending = [first]
+
+        async def replay_then_attempt() -> httpx.Response:
+            if pending:
+                outcome = pending.pop()
+                if isinstance(outcome, httpx.TransportError):
+                    raise outcome
+                return outcome
+            return await attempt()
+
         retrying = AsyncRetrying(
             stop=self._tenacity_stop(call),
             wait=self._tenacity_wait,
@@ -243,7 +283,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             reraise=True,
         )
         try:
-            response: httpx.Response = await retrying(attempt)
+            response: httpx.Response = await retrying(replay_then_attempt)
         except httpx.TransportError as exc:
             raise self._connection_error(call, exc) from exc
         return response

@@ -28,12 +28,13 @@ class APIObject(BaseModel):
     HTTP response it came from."""
 
     model_config = ConfigDict(extra="allow", frozen=False, hide_input_in_errors=True)
-    _last_response: ResponseInfo | None = PrivateAttr(default=None)
+    # No default: pydantic then skips per-instance private-attribute set-up (a hot-path cost).
+    _last_response: ResponseInfo | None = PrivateAttr()
 
     @property
     def last_response(self) -> ResponseInfo | None:
         """Status, headers and request id of the response this object was read from."""
-        return self._last_response
+        return getattr(self, "_last_response", None)
 
     def to_dict(self) -> dict[str, Any]:
         """The object as JSON-ready data, as on the wire."""

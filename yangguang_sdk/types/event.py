@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Discriminator, Tag, TypeAdapter
+from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError
 
 from ._base import APIObject
 from .claim import Claim
@@ -129,15 +129,40 @@ Event = Annotated[
 ]
 
 
+_KnownEvent = Annotated[
+    QuoteEvent | PolicyEvent | InstallmentEvent | ClaimEvent | RepaymentEvent | WebhookEndpointEvent,
+    Field(discriminator="type"),
+]
+
+
 @functools.lru_cache(maxsize=1)
 def event_adapter() -> TypeAdapter[Event]:
     """The (cached) validator of the Event union."""
     return TypeAdapter(Event)
 
 
+@functools.lru_cache(maxsize=1)
+def _known_adapter() -> TypeAdapter[_KnownEvent]:
+    return TypeAdapter(_KnownEvent)
+
+
 def parse_event(data: bytes | str | dict[str, Any]) -> Event:
-    """An event from its JSON text or decoded dict, typed by its ``type``."""
-    adapter = event_adapter()
+    """An event from its JSON text or decoded dict, typed by its ``type``.
+
+    The known types go through a plain tagged union (validated in Rust, no Python callback); only
+    an unknown or missing ``type`` falls back to ``GenericEvent``.
+    """
+    adapter = _known_adapter()
+    try:
+        if isinstance(data, dict):
+            return adapter.validate_python(data)
+        return adapter.validate_json(data)
+    except ValidationError as exc:
+        if exc.error_count() != 1 or exc.errors()[0]["type"] not in (
+            "union_tag_invalid",
+            "union_tag_not_found",
+        ):
+            raise
     if isinstance(data, dict):
-        return adapter.validate_python(data)
-    return adapter.validate_json(data)
+        return GenericEvent.model_validate(data)
+    return GenericEvent.model_validate_json(data)
