@@ -30,8 +30,19 @@ import yangguang_sdk as yg  # noqa: E402
 from yangguang_sdk.sandbox import Sandbox  # noqa: E402
 
 START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)
-BORROWER = {"type": "individual", "name": "张三", "id_number": "11010519491231002X", "phone": "13800138000", "credit_score": 720}
-LOAN = {"principal": yg.Money.cny("12999.00"), "term_months": 12, "annual_rate": "0.12", "first_due_date": "2026-12-25"}
+BORROWER = {
+    "type": "individual",
+    "name": "张三",
+    "id_number": "11010519491231002X",
+    "phone": "13800138000",
+    "credit_score": 720,
+}
+LOAN = {
+    "principal": yg.Money.cny("12999.00"),
+    "term_months": 12,
+    "annual_rate": "0.12",
+    "first_due_date": "2026-12-25",
+}
 RAW_BODY = {
     "product": "consumer_installment",
     "merchant_order_id": "ORD-1",
@@ -72,7 +83,9 @@ def sandbox_bytes() -> tuple[bytes, bytes]:
     """Real quote and policy response bodies from the sandbox, replayed by the mock transports."""
     sb = Sandbox(now=START)
     client = sb.client()
-    quote = client.quotes.create(product="consumer_installment", merchant_order_id="B-1", borrower=BORROWER, loan=LOAN)
+    quote = client.quotes.create(
+        product="consumer_installment", merchant_order_id="B-1", borrower=BORROWER, loan=LOAN
+    )
     policy = client.policies.bind(quote_id=quote.id)
     assert quote.last_response is not None and policy.last_response is not None
     quote_bytes = json.dumps(quote.to_dict()).encode()
@@ -88,17 +101,25 @@ def bench_overhead(calls: int, repeats: int) -> list[tuple[str, float, float]]:
 
     def handler(request: httpx.Request) -> httpx.Response:
         body = policy_bytes if request.url.path.startswith("/v1/policies") else quote_bytes
-        return httpx.Response(200, content=body, headers={"content-type": "application/json", "request-id": "req_1"})
+        return httpx.Response(
+            200, content=body, headers={"content-type": "application/json", "request-id": "req_1"}
+        )
 
-    ours = yg.Client(api_key="yg_test_bench", base_url="http://bench.local", transport=httpx.MockTransport(handler))
+    ours = yg.Client(
+        api_key="yg_test_bench", base_url="http://bench.local", transport=httpx.MockTransport(handler)
+    )
     raw = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://bench.local")
     headers = {"Authorization": "Bearer yg_test_bench", "Idempotency-Key": "k"}
     cases: dict[str, Callable[[], Any]] = {
-        "raw httpx: post + .json() (quote)": lambda: raw.post("/v1/quotes", json=RAW_BODY, headers=headers).json(),
+        "raw httpx: post + .json() (quote)": lambda: raw.post(
+            "/v1/quotes", json=RAW_BODY, headers=headers
+        ).json(),
         "yangguang Client.quotes.create": lambda: ours.quotes.create(
             product="consumer_installment", merchant_order_id="ORD-1", borrower=BORROWER, loan=LOAN
         ),
-        "raw httpx: post + .json() (bind)": lambda: raw.post("/v1/policies", json={"quote_id": quote_id}, headers=headers).json(),
+        "raw httpx: post + .json() (bind)": lambda: raw.post(
+            "/v1/policies", json={"quote_id": quote_id}, headers=headers
+        ).json(),
         "yangguang Client.policies.bind": lambda: ours.policies.bind(quote_id=quote_id),
     }
     anchors = _anchor_cases(quote_bytes)
@@ -136,7 +157,9 @@ def _anchor_cases(body: bytes) -> dict[str, Callable[[], Any]]:
         hc = stripe.HTTPXClient(allow_sync_methods=True)
         hc._client = httpx.Client(transport=httpx.MockTransport(handler))
         sc = stripe.StripeClient("sk_test_bench", http_client=hc, max_network_retries=0)
-        cases["stripe-python: customers.create (anchor)"] = lambda: sc.v1.customers.create(params={"name": "x"})
+        cases["stripe-python: customers.create (anchor)"] = lambda: sc.v1.customers.create(
+            params={"name": "x"}
+        )
     except Exception as exc:  # noqa: BLE001
         print(f"stripe anchor skipped: {exc}", file=sys.stderr)
     return cases
@@ -188,13 +211,23 @@ def bench_webhooks(calls: int, repeats: int) -> list[tuple[str, float, float]]:
             "id": "evt_1",
             "type": "claim.paid",
             "timestamp": "2026-11-25T00:00:00Z",
-            "data": {"id": "clm_1", "policy_id": "pol_1", "status": "paid", "amount": {"amount": 100, "currency": "CNY"},
-                     "opened_at": "2026-11-25T00:00:00Z", "version": 3},
+            "data": {
+                "id": "clm_1",
+                "policy_id": "pol_1",
+                "status": "paid",
+                "amount": {"amount": 100, "currency": "CNY"},
+                "opened_at": "2026-11-25T00:00:00Z",
+                "version": 3,
+            },
         }
     ).encode()
     ts = int(time.time())
     ours = Webhook(secret)
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(ts), "webhook-signature": ours.sign("msg_1", ts, body)}
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(ts),
+        "webhook-signature": ours.sign("msg_1", ts, body),
+    }
     ed = Webhook(sk)
     ed_headers = {**headers, "webhook-signature": ed.sign("msg_1", ts, body)}
     ed_verify = Webhook(pk)

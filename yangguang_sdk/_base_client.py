@@ -19,11 +19,10 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
-from tenacity import RetryCallState
 
 from . import errors
 from ._constants import (
@@ -40,6 +39,9 @@ from ._constants import (
 from ._logs import logger, redact, setup_logging
 from ._response import ResponseInfo
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 __all__ = ["BaseClient", "APIRequest", "NotGiven", "NOT_GIVEN", "PreparedCall"]
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import httpx
-from tenacity import AsyncRetrying, Retrying
 
 from ._base_client import NOT_GIVEN, APIRequest, BaseClient, NotGiven, PreparedCall, TimeoutTypes
 from ._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES
@@ -31,6 +29,14 @@ from .resources import (
 )
 
 __all__ = ["Client", "AsyncClient"]
+
+
+async def _async_sleep(seconds: float) -> None:
+    """The async clients' back-off sleep (asyncio is imported only when a retry waits)."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
 
 T = TypeVar("T")
 
@@ -144,6 +150,8 @@ class Client(BaseClient[httpx.Client]):
                     raise outcome
                 return outcome
             return attempt()
+
+        from tenacity import Retrying  # imported on the first retry: most processes never need it
 
         retrying = Retrying(
             stop=self._tenacity_stop(call),
@@ -274,12 +282,14 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
                 return outcome
             return await attempt()
 
+        from tenacity import AsyncRetrying
+
         retrying = AsyncRetrying(
             stop=self._tenacity_stop(call),
             wait=self._tenacity_wait,
             retry=self._tenacity_retry,
             retry_error_callback=self._tenacity_give_up,
-            sleep=asyncio.sleep,
+            sleep=_async_sleep,
             reraise=True,
         )
         try:

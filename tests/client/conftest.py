@@ -21,7 +21,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(_base_client, "time", SimpleNamespace(monotonic=fake.monotonic, time=fake.time))
     monkeypatch.setattr(_client, "time", SimpleNamespace(sleep=fake.sleep))
-    monkeypatch.setattr(_client, "asyncio", SimpleNamespace(sleep=fake.async_sleep))
+    monkeypatch.setattr(_client, "_async_sleep", fake.async_sleep)
     return fake
 
 

@@ -45,13 +45,21 @@ Extension points for the webhook delivery worker:
 
 - ``subscribe(callback)``: ``callback(tenant, event)`` after each event is committed, in order,
   still under the engine's lock: keep it quick (enqueue work), exceptions are logged and ignored.
-- ``add_scheduled_hook(kind, handler)`` and ``schedule_hook(tenant, kind, at, payload)``: a persisted
-  timer on the sandbox clock; at ``at`` the engine calls ``handler(tenant, payload)`` in the clock's
-  time order with the other transitions (``engine.now()`` is ``at`` during the call), inside a
+- ``add_scheduled_hook(kind, handler)`` and ``schedule_hook(tenant, kind, at, payload, ref=None)``: a
+  persisted timer on the sandbox clock; at ``at`` the engine calls ``handler(tenant, payload)`` in the
+  clock's time order with the other transitions (``engine.now()`` is ``at`` during the call), inside a
   savepoint (an exception is logged and rolls back only what the handler wrote). Handlers are
   registered again after a reopen; a hook whose kind has no handler when it falls due is dropped.
+  A hook scheduled for the current time runs before the public call that scheduled it returns (so an
+  event's first webhook delivery is made by the call that emitted it). ``cancel_hooks(tenant, ref)``
+  drops the pending hooks scheduled with ``ref``. ``run_due()`` runs whatever is due by the clock
+  (a served real-time sandbox calls it periodically).
 - ``record_event(tenant, type, data)`` emits an event of the worker's own (e.g.
   ``webhook_endpoint.disabled``) so that it is listed and published like the others.
+- Records of the extension's own (``put_record``, ``get_record``, ``delete_record``,
+  ``scan_records``, ``list_records``) live in tables of the store beside the engine's (whose names
+  are refused), in the same transactions; keys starting with ``_`` are internal and never listed.
+  ``atomic()`` groups several calls into one locked transaction; ``new_id`` draws deterministic ids.
 """
 
 from __future__ import annotations
@@ -105,7 +113,10 @@ def _public(method: Callable[Concatenate[Engine, _P], _R]) -> Callable[Concatena
             try:
                 if self._depth == 1:
                     self._sync()
-                return method(self, *args, **kwargs)
+                result = method(self, *args, **kwargs)
+                if self._depth == 1 and self._hooks_due:
+                    self._sync()  # hooks this call scheduled for now (webhook deliveries) run before it returns
+                return result
             finally:
                 self._depth -= 1
 
@@ -149,6 +160,7 @@ class Engine:
         self._hooks: dict[str, HookHandler] = {}
         self._pending: list[tuple[str, Json]] = []
         self._txn_depth = 0
+        self._hooks_due = False
         saved = self._store.get_meta("clock")
         if saved is not None:
             start = from_micros(int(saved))
@@ -173,6 +185,7 @@ class Engine:
         """Run every transition due by the clock's time, then persist that time."""
         target = self._clock.now()
         until = to_micros(target)
+        self._hooks_due = False
         while True:
             timer = self._store.next_timer(until)
             if timer is None:
@@ -269,15 +282,109 @@ class Engine:
             self._hooks[kind] = handler
 
     @_public
-    def schedule_hook(self, tenant: str, kind: str, at: dt.datetime, payload: Json) -> None:
+    def schedule_hook(
+        self, tenant: str, kind: str, at: dt.datetime, payload: Json, *, ref: str | None = None
+    ) -> None:
         """Persist a timer that calls the ``kind`` handler with ``(tenant, payload)`` at ``at`` on the
-        sandbox clock (immediately at the next call if ``at`` is not in the future)."""
+        sandbox clock. One not in the future runs before the outermost public call returns.
+        ``ref`` tags it for ``cancel_hooks``."""
         if at.tzinfo is None:
             raise ValueError("at must be timezone-aware")
         with self._txn():
-            self._schedule(
-                tenant, max(at, self._current), {"kind": "hook", "hook": kind, "payload": payload}, ref=None
-            )
+            when = max(at, self._current)
+            self._schedule(tenant, when, {"kind": "hook", "hook": kind, "payload": payload}, ref=ref)
+            if when <= self._current:
+                self._hooks_due = True
+
+    @_public
+    def cancel_hooks(self, tenant: str, ref: str) -> None:
+        """Drop every pending timer of ``tenant`` scheduled with ``ref`` (see ``schedule_hook``)."""
+        with self._txn():
+            self._store.delete_timers(tenant, ref)
+
+    @_public
+    def run_due(self) -> dt.datetime:
+        """Run every transition and hook due by the clock's time (the public-call prologue does it);
+        returns the time. A served real-time sandbox calls this periodically."""
+        return self._current
+
+    def peek_now(self) -> dt.datetime:
+        """The sandbox time without taking the lock: for code running on another thread while the
+        engine is busy (a webhook receiver checking a delivery's timestamp, say)."""
+        return self._current
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Hold the lock and make the calls inside one transaction; due hooks run on exit."""
+        with self._lock:
+            self._depth += 1
+            try:
+                if self._depth == 1:
+                    self._sync()
+                with self._txn():
+                    yield
+                if self._depth == 1 and self._hooks_due:
+                    self._sync()
+            finally:
+                self._depth -= 1
+
+    # --- records of extensions --------------------------------------------------------------------
+
+    _ENGINE_TABLES = frozenset(
+        {"quotes", "policies", "repayments", "claims", "events", "journal", "idempotency"}
+    )
+
+    def _ext_table(self, table: str) -> str:
+        if table in self._ENGINE_TABLES or not table.isidentifier():
+            raise ValueError(f"table {table!r} is the engine's own or not a valid name")
+        return table
+
+    @_public
+    def new_id(self, tenant: str, prefix: str, *, sequence: str | None = None) -> str:
+        """A deterministic id ``prefix_...``. ``sequence`` names a counter of its own, so ids drawn
+        from it do not shift the ids of the engine's objects."""
+        if not (prefix.isalpha() and prefix.islower() and len(prefix) == 3):
+            raise ValueError("prefix must be three lowercase letters")
+        with self._txn():
+            if sequence is None:
+                return self._new_id(tenant, prefix)
+            return make_id(prefix, f"{tenant}\x00{sequence}", self._store.counter(f"ids:{tenant}:{sequence}"))
+
+    @_public
+    def put_record(self, table: str, tenant: str, key: str, data: Json) -> None:
+        """Insert or replace an extension's record (listed in insertion order, stamped now)."""
+        with self._txn():
+            self._store.put(self._ext_table(table), tenant, key, data, ts=to_micros(self._current))
+
+    @_public
+    def get_record(self, table: str, tenant: str, key: str) -> Json | None:
+        """An extension's record as stored (internal ``_`` keys included), or None."""
+        return self._store.get(self._ext_table(table), tenant, key)
+
+    @_public
+    def delete_record(self, table: str, tenant: str, key: str) -> None:
+        with self._txn():
+            self._store.delete(self._ext_table(table), tenant, key)
+
+    @_public
+    def scan_records(
+        self, table: str, tenant: str, *, equals: Mapping[str, str | None] | None = None
+    ) -> list[Json]:
+        """Every record of ``table`` for ``tenant`` (internal keys included), in insertion order."""
+        return self._store.scan(self._ext_table(table), tenant, equals=equals)
+
+    @_public
+    def list_records(
+        self,
+        table: str,
+        tenant: str,
+        *,
+        equals: Mapping[str, str | None] | None = None,
+        limit: int = 20,
+        starting_after: str | None = None,
+    ) -> Json:
+        """A page of records in the API's list shape, internal keys stripped."""
+        return self._list(self._ext_table(table), tenant, _strip, equals or {}, None, limit, starting_after)
 
     @_public
     def record_event(self, tenant: str, type: str, data: Json, extra: Json | None = None) -> Json:

@@ -8,6 +8,7 @@ through exactly the same HTTP layer as a served sandbox, minus the network.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -63,7 +64,16 @@ class SyncASGITransport(httpx.BaseTransport):
         body = request.read()
         copy = httpx.Request(request.method, request.url, headers=request.headers, content=body)
         future = asyncio.run_coroutine_threadsafe(self._call(copy), self._thread.loop())
-        return future.result()
+        # The request's read timeout bounds the wait, as on a socket: an app blocked on something
+        # the caller holds (a webhook receiver calling back into a busy sandbox) cannot hang it.
+        timeout = (request.extensions.get("timeout") or {}).get("read")
+        try:
+            return future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise httpx.ReadTimeout(
+                f"no response from the in-process app within {timeout} s", request=request
+            )
 
     async def _call(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)

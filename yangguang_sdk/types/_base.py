@@ -15,7 +15,7 @@ __all__ = ["APIObject", "NestedObject", "RequestModel"]
 class NestedObject(BaseModel):
     """A part of a response object (an installment line, ...): unknown fields kept, never fatal."""
 
-    model_config = ConfigDict(extra="allow", hide_input_in_errors=True)
+    model_config = ConfigDict(extra="allow", hide_input_in_errors=True, defer_build=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The object as JSON-ready data, as on the wire."""
@@ -27,7 +27,7 @@ class APIObject(BaseModel):
     working when the insurer adds a field. ``last_response`` holds the status and headers of the
     HTTP response it came from."""
 
-    model_config = ConfigDict(extra="allow", frozen=False, hide_input_in_errors=True)
+    model_config = ConfigDict(extra="allow", frozen=False, hide_input_in_errors=True, defer_build=True)
     # No default: pydantic then skips per-instance private-attribute set-up (a hot-path cost).
     _last_response: ResponseInfo | None = PrivateAttr()
 
