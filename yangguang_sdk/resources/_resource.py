@@ -8,7 +8,6 @@ of the sync or async resource class, keeping its signature and docstring for edi
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, TypedDict, TypeVar
@@ -141,6 +140,8 @@ def validate_params(model: type[M], data: Mapping[str, Any]) -> M:
                 for e in problems
                 if e["type"] == "missing" and e["loc"][:-1] == first["loc"][:-1]
             ]
+            import difflib  # only on the error path
+
             close = difflib.get_close_matches(str(first["loc"][-1]), siblings, n=1)
             message = f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field (a typo?)"
         elif first["type"] == "missing":

@@ -8,7 +8,6 @@ through exactly the same HTTP layer as a served sandbox, minus the network.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -69,11 +68,11 @@ class SyncASGITransport(httpx.BaseTransport):
         timeout = (request.extensions.get("timeout") or {}).get("read")
         try:
             return future.result(timeout=timeout)
-        except concurrent.futures.TimeoutError:
+        except TimeoutError:
             future.cancel()
             raise httpx.ReadTimeout(
                 f"no response from the in-process app within {timeout} s", request=request
-            )
+            ) from None
 
     async def _call(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)

@@ -1,0 +1,72 @@
+"""The story examples run from start to end, as a reader would run them, and say what they promise."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@functools.cache
+def run(name: str) -> str:
+    """Run ``examples/<name>`` in a fresh interpreter (once per test session); its stdout, after
+    checking it exited 0."""
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        capture_output=True,
+        cwd=EXAMPLES.parent,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONHASHSEED": "0"},
+        timeout=120,
+        check=False,
+    )
+    stdout, stderr = proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 0, (
+        f"{name} exited {proc.returncode}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    )
+    return stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "lines"),
+    [
+        (
+            "checkout.py",
+            [
+                "ORD-1002 would cost its buyer 35.63% a year all in: above the 24% cap.",
+                "  cancelled: refund CNY 48.66 of CNY 48.66",
+                "  ORD-1003 is now approved (premium CNY 121.73); the merchant binds it.",
+            ],
+        ),
+        (
+            "lending_platform.py",
+            [
+                "22 applications quoted, 20 bound; declined: PL-0011 (credit_score_below_threshold), "
+                "PL-0016 (financing_cost_cap_exceeded).",
+                "PL-0013 (马超) paid installments 1–3 and stopped.",
+                "The portfolio at the end: 1 cancelled, 1 claimed, 18 completed.",
+            ],
+        ),
+    ],
+)
+def test_example_runs_and_tells_its_story(name: str, lines: list[str]) -> None:
+    output = run(name).splitlines()
+    for line in lines:
+        assert line in output, f"{name} no longer prints {line!r}"
+
+
+def test_lending_platform_statement_reconciles_with_the_ledger() -> None:
+    output = run("lending_platform.py")
+    rows = {line.split()[0]: line for line in output.splitlines() if line.startswith(("  2027-", "  2028-"))}
+    assert list(rows) == [f"2027-{m:02d}" for m in range(1, 13)] + ["2028-01"]
+    assert "claim paid (代偿)" in rows["2027-08"] and "31,258.70" in rows["2027-08"]
+    assert "recovered (追偿)" in rows["2027-09"] and "6,251.74" in rows["2027-09"]
+    assert "PL-0006 #2 cured" in rows["2027-03"] and "PL-0010 settled early" in rows["2027-06"]
+    total = next(line for line in output.splitlines() if line.startswith("  total"))
+    assert total.split() == ["total", "9,354.92", "161.79", "31,258.70", "6,251.74", "-15,813.83"]
+    assert "Reconciled: the events give the insurer's ledger to the fen" in output
