@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import yangguang_sdk as yg
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.types.identity import resident_id_problem, social_credit_code_problem
+from yangguang_sdk.types.quote import ProductName
 
 UTC = dt.timezone.utc
 START = dt.datetime(2027, 1, 4, 2, 0, tzinfo=UTC)
@@ -125,7 +126,7 @@ def next_month(day: dt.date) -> dt.date:
 
 def underwrite(client: yg.Client) -> dict[str, Loan]:
     """Quote every application and bind the approved ones; returns the book by order id."""
-    applications: list[tuple[str, str, str, dict[str, object], str, int, str]] = []
+    applications: list[tuple[str, ProductName, str, dict[str, object], str, int, str]] = []
     for order, name, region, born, score, principal, term, rate in PLATFORM_LOANS:
         borrower = {
             "type": "individual",
@@ -185,10 +186,13 @@ def report(client: yg.Client, loan: Loan, number: int, paid_at: dt.datetime) -> 
     )
 
 
+def nine_am(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(9), tzinfo=UTC)
+
+
 def collect(client: yg.Client, book: dict[str, Loan], due: dt.date) -> None:
     """The 15th at 09:00 UTC: report every installment due today that the borrower paid."""
-    paid_at = dt.datetime.combine(due, dt.time(9), tzinfo=UTC)
-    advance_to(client, paid_at)
+    advance_to(client, nine_am(due))
     for loan in book.values():
         if loan.policy.status != "active":
             continue
@@ -199,7 +203,23 @@ def collect(client: yg.Client, book: dict[str, Loan], due: dt.date) -> None:
                 (loan.order, inst.installment) == LATE
             ):
                 continue
-            report(client, loan, inst.installment, paid_at)
+            report(client, loan, inst.installment, nine_am(due))
+
+
+def service(client: yg.Client, book: dict[str, Loan], month: dt.date) -> None:
+    """One month of servicing: the collection on the 15th, then the month's exceptions."""
+    due = month.replace(day=FIRST_DUE.day)
+    if due < FIRST_DUE:
+        return
+    collect(client, book, due)
+    late, number = LATE
+    if book[late].policy.installments[number - 1].due_date == due:
+        advance_to(client, nine_am(due + dt.timedelta(days=10)))
+        report(client, book[late], number, nine_am(due + dt.timedelta(days=10)))
+    settles, after = SETTLES
+    if book[settles].policy.installments[after - 1].due_date == due:
+        advance_to(client, nine_am(due + dt.timedelta(days=5)))
+        book[settles].policy = client.policies.settle(book[settles].policy.id)  # 提前结清
 
 
 def expected_claim(policy: yg.types.Policy, paid: int, day_d: dt.date, deductible: str) -> yg.Money:
@@ -235,6 +255,7 @@ def statement(client: yg.Client, month: dt.date) -> tuple[dict[str, yg.Money], l
             elif event.data.refund is not None:  # cancelled, or settled early
                 money["refunds"] += event.data.refund
                 if event.type == "policy.completed":
+                    counts["settled"] += 1
                     notes.append(f"{day} {event.data.merchant_order_id} settled early")
         elif isinstance(event, yg.types.InstallmentEvent):
             order = event.data.merchant_order_id
@@ -255,16 +276,16 @@ def statement(client: yg.Client, month: dt.date) -> tuple[dict[str, yg.Money], l
             else:
                 notes.append(f"{day} {event.type.replace('.', ' ')}")
     notes.insert(0, f"{counts['repayment.created']:>2} repaid")
-    completed = counts["policy.completed"] - sum("settled" in note for note in notes)
-    if completed:
-        notes.append(f"{completed} paid off")
+    paid_off = counts["policy.completed"] - counts["settled"]
+    if paid_off:
+        notes.append(f"{paid_off} paid off")
     return money, notes
 
 
 def print_row(label: str, money: dict[str, yg.Money], notes: list[str]) -> None:
     net = money["premiums"] - money["refunds"] - money["claims"] + money["recoveries"]
     cells = "".join(f"{cny(money[c]):>13}" for c in COLUMNS)
-    say(f"  {label:<8}{cells}{cny(net):>13}   {'; '.join(notes)}")
+    say(f"  {label:<8}{cells}{cny(net):>13}   {'; '.join(notes)}".rstrip())
 
 
 def main() -> int:
@@ -283,18 +304,10 @@ def main() -> int:
     totals = {column: yg.Money.zero() for column in COLUMNS}
     month = START.date().replace(day=1)
     while month <= LAST_MONTH:
-        due = month.replace(day=FIRST_DUE.day)
-        if due >= FIRST_DUE:
-            collect(client, book, due)
-        if (month.month, LATE[1]) == (3, 2):
-            advance_to(client, dt.datetime.combine(due + dt.timedelta(days=10), dt.time(9), tzinfo=UTC))
-            report(client, book[LATE[0]], LATE[1], client.test_clock.retrieve().now)
-        if (month.year, month.month) == (2027, 6):
-            advance_to(client, dt.datetime.combine(due + dt.timedelta(days=5), dt.time(9), tzinfo=UTC))
-            book[SETTLES[0]].policy = client.policies.settle(book[SETTLES[0]].policy.id)
+        service(client, book, month)
         advance_to(client, month_start(next_month(month)))
-        for loan in book.values():
-            loan.policy = client.policies.retrieve(loan.policy.id)
+        for policy in client.policies.list(limit=100):  # the platform refreshes its book
+            book[policy.merchant_order_id].policy = policy
         money, notes = statement(client, month)
         for column in COLUMNS:
             totals[column] += money[column]

@@ -11,13 +11,14 @@ import yangguang_sdk as yg
 from yangguang_sdk import Client, Money
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.types import ClaimEvent, Installment, Policy, Quote
+from yangguang_sdk.types.quote import ProductName
 
 from .conftest import borrower, loan
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
 FIRST_DUE = "2027-01-15"
-WAITING = {"platform_loan": 80, "sme_loan": 90}
+WAITING: dict[str, int] = {"platform_loan": 80, "sme_loan": 90}
 DEDUCTIBLE = {"platform_loan": Decimal("0"), "sme_loan": Decimal("0.10")}
 LGD = {"platform_loan": Decimal("0.80"), "sme_loan": Decimal("0.60")}
 
@@ -35,7 +36,7 @@ def quote_and_bind(
     client: Client,
     order: str,
     *,
-    product: str = "platform_loan",
+    product: ProductName = "platform_loan",
     principal: str = "12000.00",
     months: int = 12,
     rate: str = "0.10",
@@ -257,7 +258,7 @@ def test_installments_show_status_and_days_past_due(client: Client) -> None:
     ],
 )
 def test_a_borrower_who_stops_after_installment_k_is_claimed_on_day_d(
-    client: Client, product: str, principal: str, months: int, rate: str, paid: int
+    client: Client, product: ProductName, principal: str, months: int, rate: str, paid: int
 ) -> None:
     quote, policy = quote_and_bind(
         client, "L-1", product=product, principal=principal, months=months, rate=rate

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from yangguang_sdk.webhooks import Webhook
 
+from ..pg import PostgresUnavailable, throwaway_postgres
 from ._events import FROZEN_NOW
-
-PG_BIN_DIRS = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
 
 
 @pytest.fixture
@@ -33,20 +27,6 @@ def frozen_webhook() -> Callable[..., Webhook]:
 # -- PostgreSQL -----------------------------------------------------------------------------------
 
 
-def _pg_bin() -> Path | None:
-    for directory in PG_BIN_DIRS:
-        if (Path(directory) / "initdb").exists() and (Path(directory) / "pg_ctl").exists():
-            return Path(directory)
-    found = shutil.which("pg_ctl")
-    return Path(found).resolve().parent if found and shutil.which("initdb") else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def pg_dsn() -> Iterator[str]:
     """A PostgreSQL DSN: YANGGUANG_TEST_PG_DSN, else a throwaway cluster started for the session."""
@@ -55,38 +35,12 @@ def pg_dsn() -> Iterator[str]:
     if configured:
         yield configured
         return
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found and YANGGUANG_TEST_PG_DSN is not set")
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:
-        # initdb and pg_ctl refuse to run as root: run them as the postgres user.
-        runuser = shutil.which("runuser")
-        if runuser is None:
-            pytest.skip("running as root and runuser is missing: cannot start a throwaway PostgreSQL")
-        as_postgres = [runuser, "-u", "postgres", "--"]
-    workdir = Path(tempfile.mkdtemp(prefix="yg-pg-"))
-    data = workdir / "data"
-    if as_postgres:
-        shutil.chown(workdir, "postgres", "postgres")
-    port = _free_port()
-    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
-
-    def run(*args: str) -> None:
-        result = subprocess.run([*as_postgres, *args], capture_output=True, text=True, env=env, timeout=120)
-        if result.returncode != 0:
-            raise RuntimeError(f"{args[0]} failed: {result.stdout}\n{result.stderr}")
-
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
-    options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(workdir / "log"), "-w", "start")
     try:
-        yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres connect_timeout=10"
+        cluster = throwaway_postgres()
+        dsn = cluster.__enter__()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield dsn
     finally:
-        subprocess.run(
-            [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-            capture_output=True,
-            env=env,
-            timeout=60,
-        )
-        shutil.rmtree(workdir, ignore_errors=True)
+        cluster.__exit__(None, None, None)

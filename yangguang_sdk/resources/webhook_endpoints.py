@@ -8,7 +8,7 @@ from typing import Literal
 from typing_extensions import Unpack
 
 from .._base_client import APIRequest
-from ..types.webhook_endpoint import WebhookEndpoint, WebhookEndpointCreateParams
+from ..types.webhook_endpoint import DeliveryAttempt, WebhookEndpoint, WebhookEndpointCreateParams
 from ._resource import (
     AsyncAPIResource,
     RequestOptions,
@@ -70,12 +70,36 @@ def rotate_secret(endpoint_id: str, **opts: Unpack[RequestOptions]) -> APIReques
     )
 
 
+def attempts(
+    endpoint_id: str,
+    *,
+    event_id: str | None = None,
+    limit: int | None = None,
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[DeliveryAttempt]:
+    """Every delivery attempt to the endpoint, oldest first (optionally those of one event)."""
+    eid = path_id(endpoint_id, "endpoint_id", "whe_")
+    query = {
+        "event_id": None if event_id is None else path_id(event_id, "event_id", "evt_"),
+        "limit": page_limit(limit),
+    }
+    return APIRequest(
+        "GET",
+        f"/v1/webhook_endpoints/{eid}/attempts",
+        DeliveryAttempt,
+        query=query,
+        paginated=True,
+        **options(opts),
+    )
+
+
 class WebhookEndpoints(SyncAPIResource):
     create = sync_method(create)
     retrieve = sync_method(retrieve)
     list = sync_list(list_)
     delete = sync_method(delete)
     rotate_secret = sync_method(rotate_secret)
+    attempts = sync_list(attempts)
 
 
 class AsyncWebhookEndpoints(AsyncAPIResource):
@@ -84,3 +108,4 @@ class AsyncWebhookEndpoints(AsyncAPIResource):
     list = async_list(list_)
     delete = async_method(delete)
     rotate_secret = async_method(rotate_secret)
+    attempts = async_list(attempts)

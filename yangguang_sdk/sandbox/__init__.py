@@ -4,22 +4,31 @@
     >>> sb = Sandbox()                 # in memory; Sandbox(db="sb.sqlite") persists
     >>> client = sb.client()           # a yangguang_sdk.Client wired to it, no network
 
+Webhook deliveries go over real HTTP to each endpoint's URL, or through ``webhook_transport`` (a
+sync httpx transport, e.g. ``httpx.WSGITransport(app=handler.wsgi_app)``) to a receiver in the
+same process; see ``delivery.py``.
+
 Needs the ``sandbox`` extra (FastAPI). The SDK core never imports this package.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .delivery import DeliveryWorker
 from .engine import Engine
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from .._client import AsyncClient, Client
+    from ..webhooks import Webhook
 
 __all__ = ["Sandbox", "Engine", "DEFAULT_API_KEY"]
 
@@ -33,6 +42,8 @@ class Sandbox:
     ``db``: None for memory, or a SQLite file path (reopen it and everything is there).
     ``now``: an aware datetime where the clock starts (default: now, to the second).
     ``realtime``: the clock follows real time (served use); otherwise it moves only by ``advance``.
+    ``webhook_transport``: the sync httpx transport webhook deliveries go through (default: real
+    HTTP to each endpoint's URL); ``webhook_timeout``: seconds per delivery attempt.
     """
 
     def __init__(
@@ -42,6 +53,8 @@ class Sandbox:
         now: dt.datetime | None = None,
         realtime: bool = False,
         api_key: str = DEFAULT_API_KEY,
+        webhook_transport: httpx.BaseTransport | None = None,
+        webhook_timeout: float = 10.0,
     ) -> None:
         from .app import create_app
 
@@ -50,9 +63,12 @@ class Sandbox:
                 "Sandbox(now=...) must be timezone-aware, e.g. datetime(2026, 11, 25, tzinfo=timezone.utc)"
             )
         self.engine = Engine(db=db, now=now, realtime=realtime)
-        self.app: FastAPI = create_app(self.engine)
+        self.delivery = DeliveryWorker(self.engine, transport=webhook_transport, timeout=webhook_timeout)
+        self.app: FastAPI = create_app(self.engine, self.delivery)
         self.api_key = api_key
         self._sync_transport: httpx.BaseTransport | None = None
+        self._ticker: threading.Thread | None = None
+        self._stop_ticking = threading.Event()
 
     # -- transports and clients ----------------------------------------------------------------
     def transport(self) -> httpx.BaseTransport:
@@ -108,9 +124,38 @@ class Sandbox:
         self.engine.advance(self.api_key, dt.timedelta(days=days, hours=hours, minutes=minutes))
         return self.engine.now()
 
+    def webhook(self, secret_or_secrets: str | Sequence[str], **options: Any) -> Webhook:
+        """A ``yangguang_sdk.webhooks.Webhook`` whose clock is this sandbox's: deliveries are stamped
+        with the sandbox time, which a test may have moved days away from the real one."""
+        from ..webhooks import Webhook
+
+        return Webhook(secret_or_secrets, now=lambda: self.engine.peek_now().timestamp(), **options)
+
+    def start_ticking(self, interval: float = 0.25) -> None:
+        """Run due transitions and webhook retries every ``interval`` seconds in a daemon thread
+        (for a real-time clock with no API calls to drive it); ``close()`` stops it."""
+        if self._ticker is not None:
+            return
+        self._stop_ticking.clear()
+
+        def tick() -> None:
+            while not self._stop_ticking.wait(interval):
+                try:
+                    self.engine.run_due()
+                except Exception:  # pragma: no cover - logged, the next tick tries again
+                    logging.getLogger("yangguang_sdk.sandbox").exception("sandbox clock tick failed")
+
+        self._ticker = threading.Thread(target=tick, name="yangguang-sandbox-clock", daemon=True)
+        self._ticker.start()
+
     def close(self) -> None:
+        if self._ticker is not None:
+            self._stop_ticking.set()
+            self._ticker.join()
+            self._ticker = None
         if self._sync_transport is not None:
             self._sync_transport.close()
+        self.delivery.close()
         self.engine.close()
 
     def __enter__(self) -> Sandbox:

@@ -1,4 +1,5 @@
-"""``python -m yangguang_sdk.sandbox --port 8765 [--db FILE]``: serve the sandbox over HTTP on loopback."""
+"""``python -m yangguang_sdk.sandbox --port 8765 [--db FILE] [--clock realtime]``: serve the sandbox
+over HTTP on loopback. Webhooks are delivered over HTTP to each endpoint's URL."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     sb = Sandbox(db=args.db, realtime=args.clock == "realtime")
+    if args.clock == "realtime":
+        sb.start_ticking()  # transitions and webhook retries fall due without API calls
     print(f"yangguang sandbox on http://{args.host}:{args.port}  (test key: {DEFAULT_API_KEY})", flush=True)
     try:
         uvicorn.run(sb.app, host=args.host, port=args.port, log_level="warning")

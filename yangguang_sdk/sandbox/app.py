@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -31,7 +31,10 @@ from ..types import (
     Repayment,
     RepaymentCreateParams,
     TestClock,
+    WebhookEndpoint,
+    WebhookEndpointCreateParams,
 )
+from .delivery import DeliveryWorker
 from .engine import Engine
 from .errors import SandboxError
 
@@ -164,10 +167,38 @@ QuoteId = Annotated[str, _object_id("quo_")]
 PolicyId = Annotated[str, _object_id("pol_")]
 ClaimId = Annotated[str, _object_id("clm_")]
 EventId = Annotated[str, _object_id("evt_")]
+EndpointId = Annotated[str, _object_id("whe_")]
 
 
-def create_app(engine: Engine) -> FastAPI:
-    """The HTTP app serving ``engine``."""
+class _RequestIds:
+    """Pure ASGI middleware: a ``request-id`` and the ``yangguang-version`` on every response.
+
+    (Starlette's ``BaseHTTPMiddleware`` would cost about a millisecond per request.)
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = "req_" + secrets.token_hex(12)
+        scope.setdefault("state", {})["request_id"] = request_id
+        extra = [(b"request-id", request_id.encode()), (b"yangguang-version", API_VERSION.encode())]
+
+        async def send_with_ids(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_ids)
+
+
+def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAPI:
+    """The HTTP app serving ``engine``; ``delivery`` serves the webhook endpoints (by default a
+    ``DeliveryWorker`` over real HTTP is attached to the engine)."""
+    webhooks = delivery if delivery is not None else DeliveryWorker(engine)
     app = FastAPI(
         title="Yangguang credit insurance API (sandbox)",
         version=API_VERSION,
@@ -176,13 +207,7 @@ def create_app(engine: Engine) -> FastAPI:
         redoc_url=None,
     )
 
-    @app.middleware("http")
-    async def request_ids(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        request.state.request_id = "req_" + secrets.token_hex(12)
-        response: Response = await call_next(request)
-        response.headers["request-id"] = request.state.request_id
-        response.headers["yangguang-version"] = API_VERSION
-        return response
+    app.add_middleware(_RequestIds)
 
     @app.exception_handler(SandboxError)
     async def sandbox_error(request: Request, exc: SandboxError) -> JSONResponse:
@@ -216,7 +241,11 @@ def create_app(engine: Engine) -> FastAPI:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover
         return _error(
-            500, "internal_error", "The sandbox failed unexpectedly.", None, request.state.request_id
+            500,
+            "internal_error",
+            "The sandbox failed unexpectedly.",
+            None,
+            getattr(request.state, "request_id", ""),
         )
 
     def idempotent(
@@ -433,6 +462,93 @@ def create_app(engine: Engine) -> FastAPI:
     def get_event(tenant: Tenant, event_id: EventId) -> JSONResponse:
         return JSONResponse(engine.get_event(tenant, event_id))
 
+    @app.post(
+        "/v1/events/{event_id}/redeliver",
+        response_model=None,
+        responses={200: {"description": "The event, scheduled for delivery again"}, **_ERRORS},
+        tags=["events"],
+    )
+    def redeliver_event(
+        tenant: Tenant, event_id: EventId, fingerprint: Fingerprint, key: IdemKey = None
+    ) -> JSONResponse:
+        """Send an event again, same id, to every enabled endpoint subscribed to its type."""
+        return idempotent(tenant, key, fingerprint, lambda: webhooks.redeliver(tenant, event_id))
+
+    # -- webhook endpoints -----------------------------------------------------------------
+    @app.post(
+        "/v1/webhook_endpoints",
+        response_model=None,
+        responses={200: {"model": WebhookEndpoint}, **_ERRORS},
+        tags=["webhook_endpoints"],
+    )
+    def create_webhook_endpoint(
+        params: WebhookEndpointCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
+    ) -> JSONResponse:
+        """Register a URL for events (all when ``events`` is empty); ``secret`` is shown only now."""
+        return idempotent(tenant, key, fingerprint, lambda: webhooks.create_endpoint(tenant, params))
+
+    @app.get(
+        "/v1/webhook_endpoints",
+        response_model=None,
+        responses={200: {"model": ListBody}, **_ERRORS},
+        tags=["webhook_endpoints"],
+    )
+    def list_webhook_endpoints(
+        tenant: Tenant, limit: Limit = 20, starting_after: Cursor = None
+    ) -> JSONResponse:
+        return JSONResponse(webhooks.list_endpoints(tenant, limit=limit, starting_after=starting_after))
+
+    @app.get(
+        "/v1/webhook_endpoints/{endpoint_id}",
+        response_model=None,
+        responses={200: {"model": WebhookEndpoint}, **_ERRORS},
+        tags=["webhook_endpoints"],
+    )
+    def get_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
+        return JSONResponse(webhooks.get_endpoint(tenant, endpoint_id))
+
+    @app.delete(
+        "/v1/webhook_endpoints/{endpoint_id}",
+        response_model=None,
+        responses={200: {"model": WebhookEndpoint}, **_ERRORS},
+        tags=["webhook_endpoints"],
+    )
+    def delete_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
+        """Remove an endpoint (``deleted: true``); its pending retries are dropped."""
+        return JSONResponse(webhooks.delete_endpoint(tenant, endpoint_id))
+
+    @app.post(
+        "/v1/webhook_endpoints/{endpoint_id}/rotate_secret",
+        response_model=None,
+        responses={200: {"model": WebhookEndpoint}, **_ERRORS},
+        tags=["webhook_endpoints"],
+    )
+    def rotate_webhook_secret(
+        tenant: Tenant, endpoint_id: EndpointId, fingerprint: Fingerprint, key: IdemKey = None
+    ) -> JSONResponse:
+        """A new secret, shown only now; the old one keeps signing beside it for 24 clock-hours."""
+        return idempotent(tenant, key, fingerprint, lambda: webhooks.rotate_secret(tenant, endpoint_id))
+
+    @app.get(
+        "/v1/webhook_endpoints/{endpoint_id}/attempts",
+        response_model=None,
+        responses={200: {"model": ListBody}, **_ERRORS},
+        tags=["webhook_endpoints"],
+    )
+    def list_delivery_attempts(
+        tenant: Tenant,
+        endpoint_id: EndpointId,
+        event_id: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Limit = 20,
+        starting_after: Cursor = None,
+    ) -> JSONResponse:
+        """Every delivery attempt to the endpoint, oldest first: time, status code or error."""
+        return JSONResponse(
+            webhooks.list_attempts(
+                tenant, endpoint_id, event_id=event_id, limit=limit, starting_after=starting_after
+            )
+        )
+
     # -- test clock ------------------------------------------------------------------------
     @app.get(
         "/v1/test_clock",
@@ -459,6 +575,7 @@ def create_app(engine: Engine) -> FastAPI:
         return idempotent(tenant, key, fingerprint, lambda: engine.advance(tenant, delta))
 
     app.state.engine = engine
+    app.state.delivery = webhooks
     return app
 
 

@@ -37,6 +37,7 @@ import functools
 import json
 import logging
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,8 @@ ATTEMPT_HOOK = "webhook_attempt"
 _ENDPOINTS = "webhook_endpoints"
 _ATTEMPTS = "webhook_attempts"
 _RESPONSE_EXCERPT = 500
+_JOIN_MARGIN = 1.0
+"""Seconds granted beyond the timeout to a transport that enforces the timeout itself."""
 """Characters of a receiver's answer kept in the attempt record, for debugging."""
 
 Json = dict[str, Any]
@@ -131,7 +134,7 @@ def _retry_after(value: str | None) -> dt.timedelta | None:
         return None
     if not math.isfinite(seconds) or seconds < 0:
         return None
-    return min(dt.timedelta(seconds=min(seconds, MAX_RETRY_AFTER.total_seconds())), MAX_RETRY_AFTER)
+    return dt.timedelta(seconds=min(seconds, MAX_RETRY_AFTER.total_seconds()))
 
 
 @functools.lru_cache(maxsize=256)
@@ -149,10 +152,15 @@ class DeliveryWorker:
     """
 
     def __init__(
-        self, engine: Engine, *, transport: httpx.BaseTransport | None = None, timeout: float = DEFAULT_TIMEOUT
+        self,
+        engine: Engine,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.engine = engine
         self.timeout = timeout
+        self._in_process = transport is not None
         self._http = httpx.Client(
             transport=transport,
             timeout=timeout,
@@ -276,7 +284,12 @@ class DeliveryWorker:
     def _schedule(
         self, tenant: str, endpoint_id: str, event_id: str, attempt: int, at: dt.datetime, *, redelivery: bool
     ) -> None:
-        payload = {"endpoint_id": endpoint_id, "event_id": event_id, "attempt": attempt, "redelivery": redelivery}
+        payload = {
+            "endpoint_id": endpoint_id,
+            "event_id": event_id,
+            "attempt": attempt,
+            "redelivery": redelivery,
+        }
         self.engine.schedule_hook(tenant, ATTEMPT_HOOK, at, payload, ref=endpoint_id)
 
     def _attempt(self, tenant: str, payload: Json) -> None:
@@ -329,7 +342,12 @@ class DeliveryWorker:
         )
         if next_at is not None:
             self._schedule(
-                tenant, endpoint["id"], event["id"], number + 1, next_at, redelivery=bool(payload.get("redelivery"))
+                tenant,
+                endpoint["id"],
+                event["id"],
+                number + 1,
+                next_at,
+                redelivery=bool(payload.get("redelivery")),
             )
         if disable is not None:
             self._disable(tenant, endpoint, disable, now)
@@ -349,6 +367,22 @@ class DeliveryWorker:
         )
         headers = _signer(keys).build_headers(event_id, body, timestamp=now)
         headers["content-type"] = "application/json"
+        if not self._in_process:
+            return self._exchange(endpoint, body, headers)
+        # An injected transport may run the receiver in this very thread (WSGI, mocks), where no
+        # socket timeout applies: run it in a thread of its own and stop waiting after the timeout.
+        done: list[_Outcome] = []
+        thread = threading.Thread(
+            target=lambda: done.append(self._exchange(endpoint, body, headers)),
+            name="yangguang-webhook-delivery",
+            daemon=True,
+        )
+        thread.start()
+        thread.join(self.timeout + _JOIN_MARGIN)
+        return done[0] if done else _Outcome(error=f"timeout: no answer within {self.timeout:g} s")
+
+    def _exchange(self, endpoint: Json, body: bytes, headers: dict[str, str]) -> _Outcome:
+        """One POST, its outcome (a status or the reason there was none)."""
         try:
             with self._http.stream("POST", endpoint["url"], content=body, headers=headers) as response:
                 excerpt = bytearray()

@@ -23,6 +23,9 @@ class WebhookEndpoint(APIObject):
     status: Literal["enabled", "disabled"] = "enabled"
     secret: str | None = Field(default=None, repr=False)
     created_at: dt.datetime | None = None
+    disabled_reason: str | None = None
+    """Why the insurer disabled it: ``gone`` (the URL answered 410) or ``retries_exhausted``."""
+    disabled_at: dt.datetime | None = None
 
 
 class WebhookEndpointCreateParams(RequestModel):
@@ -35,10 +38,20 @@ class DeliveryAttempt(APIObject):
     """One attempt to deliver one event to one endpoint."""
 
     object: Literal["delivery_attempt"] = "delivery_attempt"
+    id: str = ""
     event_id: str
+    event_type: str | None = None
     endpoint_id: str
     attempt: int
+    """1 for the first attempt of a chain (a redelivery starts a new chain)."""
+    redelivery: bool = False
     at: dt.datetime
+    """When it was sent, on the insurer's clock (the ``webhook-timestamp``)."""
     status_code: int | None = None
     error: str | None = None
+    """Why no answer came (timeout, connection refused, ...); None when there was one."""
     succeeded: bool = False
+    response: str | None = None
+    """The start of the receiver's answer, for debugging."""
+    next_attempt_at: dt.datetime | None = None
+    """When the next attempt is due, if this one failed and the schedule goes on."""
