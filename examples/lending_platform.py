@@ -135,8 +135,8 @@ def underwrite(client: yg.Client) -> dict[str, Loan]:
             "credit_score": score,
         }
         applications.append((order, "platform_loan", name, borrower, principal, term, rate))
-    for order, company, uscc, score, principal, term, rate in SME_LOANS:
-        borrower = {"type": "enterprise", "name": company, "uscc": uscc, "credit_score": score}
+    for order, company, code, score, principal, term, rate in SME_LOANS:
+        borrower = {"type": "enterprise", "name": company, "uscc": code, "credit_score": score}
         applications.append((order, "sme_loan", company, borrower, principal, term, rate))
 
     book: dict[str, Loan] = {}
@@ -223,8 +223,8 @@ def service(client: yg.Client, book: dict[str, Loan], month: dt.date) -> None:
 
 
 def expected_claim(policy: yg.types.Policy, paid: int, day_d: dt.date, deductible: str) -> yg.Money:
-    """DESIGN §4, by hand: unpaid principal + interest of unpaid installments due by D, less the
-    deductible, capped at the sum insured, half-up to the fen."""
+    """The claim rule (docs/servicing.md) by hand: unpaid principal + interest of the unpaid
+    installments due by day D, less the deductible, capped at the sum insured, half-up to the fen."""
     unpaid = policy.installments[paid:]
     base = sum(i.principal.amount for i in unpaid) + sum(
         i.interest.amount for i in unpaid if i.due_date <= day_d

@@ -15,6 +15,7 @@ import os
 import platform
 import random
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -43,7 +44,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
-__all__ = ["BaseClient", "APIRequest", "NotGiven", "NOT_GIVEN", "PreparedCall"]
+__all__ = ["BaseClient", "APIRequest", "NotGiven", "NOT_GIVEN", "PreparedCall", "LazyPool"]
 
 T = TypeVar("T")
 HttpxClientT = TypeVar("HttpxClientT", httpx.Client, httpx.AsyncClient)
@@ -103,6 +104,35 @@ class PreparedCall:
     attempts: int = 0
 
 
+class LazyPool(Generic[HttpxClientT]):
+    """Makes the default httpx client on first use: its TLS set-up costs tens of milliseconds that
+    a client built only for the sandbox, or never used, should not pay at construction."""
+
+    def __init__(self, factory: Callable[[], HttpxClientT]) -> None:
+        self._factory: Callable[[], HttpxClientT] = factory
+        self._made: HttpxClientT | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, client: HttpxClientT) -> LazyPool[HttpxClientT]:
+        pool = cls(lambda: client)
+        pool._made = client
+        return pool
+
+    def get(self) -> HttpxClientT:
+        made = self._made
+        if made is None:
+            with self._lock:
+                if self._made is None:
+                    self._made = self._factory()
+                made = self._made
+        return made
+
+    @property
+    def made(self) -> HttpxClientT | None:
+        return self._made
+
+
 def _user_agent() -> str:
     return f"yangguang-sdk/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
 
@@ -110,8 +140,13 @@ def _user_agent() -> str:
 class BaseClient(Generic[HttpxClientT]):
     """Configuration and every I/O-free decision shared by Client and AsyncClient."""
 
-    _client: HttpxClientT
+    _pool: LazyPool[HttpxClientT]
     _owns_client: bool
+
+    @property
+    def _client(self) -> HttpxClientT:
+        """The httpx client (the connection pool), made on first use and shared by copies."""
+        return self._pool.get()
 
     def __init__(
         self,

@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ._base_client import NOT_GIVEN, APIRequest, BaseClient, NotGiven, PreparedCall, TimeoutTypes
+from ._base_client import NOT_GIVEN, APIRequest, BaseClient, LazyPool, NotGiven, PreparedCall, TimeoutTypes
 from ._constants import DEFAULT_CONNECTION_LIMITS, DEFAULT_DEADLINE, DEFAULT_MAX_RETRIES
 from .pagination import AsyncPage, AsyncPaginator, SyncPage
-from .resources import (
-    AsyncClaims,
-    AsyncEvents,
-    AsyncPolicies,
-    AsyncQuotes,
-    AsyncRepayments,
-    AsyncTestClock,
-    AsyncWebhookEndpoints,
-    Claims,
-    Events,
-    Policies,
-    Quotes,
-    Repayments,
-    TestClock,
-    WebhookEndpoints,
-)
+
+if TYPE_CHECKING:
+    from .resources import (
+        AsyncClaims,
+        AsyncEvents,
+        AsyncPolicies,
+        AsyncQuotes,
+        AsyncRepayments,
+        AsyncTestClock,
+        AsyncWebhookEndpoints,
+        Claims,
+        Events,
+        Policies,
+        Quotes,
+        Repayments,
+        TestClock,
+        WebhookEndpoints,
+    )
 
 __all__ = ["Client", "AsyncClient"]
 
@@ -39,6 +42,7 @@ async def _async_sleep(seconds: float) -> None:
 
 
 T = TypeVar("T")
+_RESOURCE_NAMES = ("quotes", "policies", "repayments", "claims", "events", "webhook_endpoints", "test_clock")
 
 
 class Client(BaseClient[httpx.Client]):
@@ -46,14 +50,6 @@ class Client(BaseClient[httpx.Client]):
 
     >>> client = Client(api_key="yg_test_...", base_url="http://127.0.0.1:8765")  # doctest: +SKIP
     """
-
-    quotes: Quotes
-    policies: Policies
-    repayments: Repayments
-    claims: Claims
-    events: Events
-    webhook_endpoints: WebhookEndpoints
-    test_clock: TestClock
 
     def __init__(
         self,
@@ -80,19 +76,63 @@ class Client(BaseClient[httpx.Client]):
 
             raise ConfigurationError("pass http_client= or transport=, not both")
         self._owns_client = http_client is None
-        self._client = http_client or httpx.Client(
-            transport=transport, limits=DEFAULT_CONNECTION_LIMITS, follow_redirects=False
+        self._pool = (
+            LazyPool.of(http_client)
+            if http_client is not None
+            else LazyPool(
+                lambda: httpx.Client(
+                    transport=transport, limits=DEFAULT_CONNECTION_LIMITS, follow_redirects=False
+                )
+            )
         )
         self._bind_resources()
 
+    # Resources are made on first use, so a client costs nothing for the parts it never calls.
+    @functools.cached_property
+    def quotes(self) -> Quotes:
+        from .resources import Quotes
+
+        return Quotes(self)
+
+    @functools.cached_property
+    def policies(self) -> Policies:
+        from .resources import Policies
+
+        return Policies(self)
+
+    @functools.cached_property
+    def repayments(self) -> Repayments:
+        from .resources import Repayments
+
+        return Repayments(self)
+
+    @functools.cached_property
+    def claims(self) -> Claims:
+        from .resources import Claims
+
+        return Claims(self)
+
+    @functools.cached_property
+    def events(self) -> Events:
+        from .resources import Events
+
+        return Events(self)
+
+    @functools.cached_property
+    def webhook_endpoints(self) -> WebhookEndpoints:
+        from .resources import WebhookEndpoints
+
+        return WebhookEndpoints(self)
+
+    @functools.cached_property
+    def test_clock(self) -> TestClock:
+        from .resources import TestClock
+
+        return TestClock(self)
+
     def _bind_resources(self) -> None:
-        self.quotes = Quotes(self)
-        self.policies = Policies(self)
-        self.repayments = Repayments(self)
-        self.claims = Claims(self)
-        self.events = Events(self)
-        self.webhook_endpoints = WebhookEndpoints(self)
-        self.test_clock = TestClock(self)
+        for name in _RESOURCE_NAMES:
+            self.__dict__.pop(name, None)  # a copy must not reuse resources bound to the original
 
     def with_options(
         self,
@@ -107,8 +147,9 @@ class Client(BaseClient[httpx.Client]):
 
     def close(self) -> None:
         """Close the connection pool (not one passed in as ``http_client``, nor a copy's)."""
-        if self._owns_client:
-            self._client.close()
+        made = self._pool.made
+        if self._owns_client and made is not None:
+            made.close()
 
     def __enter__(self) -> Client:
         return self
@@ -180,14 +221,6 @@ class Client(BaseClient[httpx.Client]):
 class AsyncClient(BaseClient[httpx.AsyncClient]):
     """The asyncio client: the same resources as ``Client``, awaited; ``async for`` over lists."""
 
-    quotes: AsyncQuotes
-    policies: AsyncPolicies
-    repayments: AsyncRepayments
-    claims: AsyncClaims
-    events: AsyncEvents
-    webhook_endpoints: AsyncWebhookEndpoints
-    test_clock: AsyncTestClock
-
     def __init__(
         self,
         *,
@@ -213,19 +246,63 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
 
             raise ConfigurationError("pass http_client= or transport=, not both")
         self._owns_client = http_client is None
-        self._client = http_client or httpx.AsyncClient(
-            transport=transport, limits=DEFAULT_CONNECTION_LIMITS, follow_redirects=False
+        self._pool = (
+            LazyPool.of(http_client)
+            if http_client is not None
+            else LazyPool(
+                lambda: httpx.AsyncClient(
+                    transport=transport, limits=DEFAULT_CONNECTION_LIMITS, follow_redirects=False
+                )
+            )
         )
         self._bind_resources()
 
+    # Resources are made on first use, so a client costs nothing for the parts it never calls.
+    @functools.cached_property
+    def quotes(self) -> AsyncQuotes:
+        from .resources import AsyncQuotes
+
+        return AsyncQuotes(self)
+
+    @functools.cached_property
+    def policies(self) -> AsyncPolicies:
+        from .resources import AsyncPolicies
+
+        return AsyncPolicies(self)
+
+    @functools.cached_property
+    def repayments(self) -> AsyncRepayments:
+        from .resources import AsyncRepayments
+
+        return AsyncRepayments(self)
+
+    @functools.cached_property
+    def claims(self) -> AsyncClaims:
+        from .resources import AsyncClaims
+
+        return AsyncClaims(self)
+
+    @functools.cached_property
+    def events(self) -> AsyncEvents:
+        from .resources import AsyncEvents
+
+        return AsyncEvents(self)
+
+    @functools.cached_property
+    def webhook_endpoints(self) -> AsyncWebhookEndpoints:
+        from .resources import AsyncWebhookEndpoints
+
+        return AsyncWebhookEndpoints(self)
+
+    @functools.cached_property
+    def test_clock(self) -> AsyncTestClock:
+        from .resources import AsyncTestClock
+
+        return AsyncTestClock(self)
+
     def _bind_resources(self) -> None:
-        self.quotes = AsyncQuotes(self)
-        self.policies = AsyncPolicies(self)
-        self.repayments = AsyncRepayments(self)
-        self.claims = AsyncClaims(self)
-        self.events = AsyncEvents(self)
-        self.webhook_endpoints = AsyncWebhookEndpoints(self)
-        self.test_clock = AsyncTestClock(self)
+        for name in _RESOURCE_NAMES:
+            self.__dict__.pop(name, None)  # a copy must not reuse resources bound to the original
 
     def with_options(
         self,
@@ -240,8 +317,9 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
 
     async def close(self) -> None:
         """Close the connection pool (not one passed in as ``http_client``, nor a copy's)."""
-        if self._owns_client:
-            await self._client.aclose()
+        made = self._pool.made
+        if self._owns_client and made is not None:
+            await made.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self

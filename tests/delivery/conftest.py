@@ -13,6 +13,7 @@ import pytest
 import yangguang_sdk as yg
 from yangguang_sdk import Client
 from yangguang_sdk.sandbox import Sandbox
+from yangguang_sdk.types import Policy
 
 START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)
 BORROWER = {"type": "individual", "name": "张三", "id_number": "11010519491231002X", "credit_score": 720}
@@ -81,7 +82,7 @@ def client(sandbox: Sandbox) -> Iterator[Client]:
     c.close()
 
 
-def bind(client: Client, order: str = "ORD-1", *, first_due: str = "2026-12-25", months: int = 12) -> yg.types.Policy:
+def bind(client: Client, order: str = "ORD-1", *, first_due: str = "2026-12-25", months: int = 12) -> Policy:
     """Quote and bind a 12-month consumer loan; emits ``policy.bound``."""
     quote = client.quotes.create(
         product="consumer_installment",

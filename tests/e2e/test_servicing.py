@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
+import httpx
 import pytest
 
 import yangguang_sdk as yg
@@ -168,6 +169,34 @@ def test_an_unknown_installment_is_a_typed_422_and_records_nothing(client: Clien
         )
     assert bad.value.param == "installment"
     _nothing_recorded(client, policy, before)
+
+
+class CountingTransport(httpx.BaseTransport):
+    """The sandbox's transport, counting the requests that reach it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner, self.requests = inner, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return self.inner.handle_request(request)
+
+
+@pytest.mark.parametrize("paid_at", [dt.datetime(2027, 1, 15, 9), "2027-01-15T09:00:00", "2027-01-15"])
+def test_a_naive_paid_at_is_refused_before_sending(sandbox: Sandbox, paid_at: object) -> None:
+    counting = CountingTransport(sandbox.transport())
+    with sandbox.client(transport=counting) as client:
+        _, policy = quote_and_bind(client, "L-1")
+        sent = counting.requests
+        with pytest.raises(yg.ParameterError) as err:
+            client.repayments.create(
+                policy_id=policy.id,
+                installment=1,
+                amount=policy.installments[0].amount,
+                paid_at=paid_at,  # type: ignore[arg-type]
+            )
+        assert err.value.param == "paid_at" and counting.requests == sent
+        assert list(client.repayments.list()) == []
 
 
 def test_an_unknown_policy_is_a_404(client: Client) -> None:

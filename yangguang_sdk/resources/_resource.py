@@ -58,7 +58,8 @@ def options(opts: RequestOptions) -> dict[str, Any]:
     """The APIRequest fields for the per-call options, checked."""
     unknown = set(opts) - set(RequestOptions.__annotations__)
     if unknown:
-        raise ParameterError(f"unknown option(s): {', '.join(sorted(unknown))}")
+        names = sorted(unknown)
+        raise ParameterError(f"unknown option(s): {', '.join(names)}", param=names[0])
     out: dict[str, Any] = dict(opts)
     deadline = out.get("deadline")
     if deadline is not None and (

@@ -32,14 +32,14 @@ def create(
     """Report installment ``installment`` (1-based) paid; ``amount`` must equal what is due.
     A late repayment cures an overdue installment."""
     path_id(policy_id, "policy_id", "pol_")
-    if isinstance(paid_at, dt.datetime) and paid_at.tzinfo is None:
-        from ..errors import ParameterError
-
-        raise ParameterError("must be timezone-aware (e.g. datetime.now(timezone.utc))", param="paid_at")
     body = validate_params(
         RepaymentCreateParams,
         {"policy_id": policy_id, "installment": installment, "amount": amount, "paid_at": paid_at},
     )
+    if body.paid_at.tzinfo is None or body.paid_at.utcoffset() is None:  # a datetime or an ISO string
+        from ..errors import ParameterError
+
+        raise ParameterError("must be timezone-aware (e.g. datetime.now(timezone.utc))", param="paid_at")
     return APIRequest("POST", "/v1/repayments", Repayment, body=body, **options(opts))
 
 

@@ -95,6 +95,11 @@ ACCOUNTS = ("cash", "premium_income", "premium_refunds", "claims_paid", "recover
 POLICY_STATUSES = ("active", "cancelled", "completed", "claimed")
 CLAIM_STATUSES = ("open", "approved", "paid", "rejected")
 MAX_LIMIT = 100
+# Sanity bounds far beyond every product's limits: past them the request is invalid (422) rather
+# than priced and declined, as the schedule arithmetic (28-digit decimals, dates up to year 9999)
+# would fail on them.
+MAX_PRINCIPAL_FEN = 10**14  # CNY 1,000,000,000,000.00
+MAX_FIRST_DUE_AHEAD = dt.timedelta(days=3660)
 
 Json = dict[str, Any]
 Callback = Callable[[str, Json], object]
@@ -551,6 +556,18 @@ class Engine:
                 f"first_due_date must be after today ({self._today().isoformat()} on the sandbox clock)",
                 param="loan.first_due_date",
             )
+        if loan.first_due_date > self._today() + MAX_FIRST_DUE_AHEAD:
+            raise Invalid(
+                "invalid_first_due_date",
+                "first_due_date must be within 10 years of today on the sandbox clock",
+                param="loan.first_due_date",
+            )
+        if loan.principal.amount > MAX_PRINCIPAL_FEN:
+            raise Invalid(
+                "invalid_request",
+                "principal is beyond any product's limits (at most CNY 1,000,000,000,000.00)",
+                param="loan.principal",
+            )
         principal_fen = loan.principal.amount
         principal = pricing.fen_to_yuan(principal_fen)
         rate, term = loan.annual_rate, loan.term_months
@@ -890,6 +907,10 @@ class Engine:
             )
         if p.paid_at.tzinfo is None or p.paid_at.utcoffset() is None:
             raise Invalid("invalid_request", "paid_at must be timezone-aware", param="paid_at")
+        try:
+            paid_at = format_ts(p.paid_at)
+        except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC time
+            raise Invalid("invalid_request", "paid_at is out of range", param="paid_at") from None
         with self._txn():
             repayment_id = self._new_id(tenant, "rep")
             repayment: Json = {
@@ -898,7 +919,7 @@ class Engine:
                 "policy_id": p.policy_id,
                 "installment": p.installment,
                 "amount": _money(p.amount.amount),
-                "paid_at": format_ts(p.paid_at),
+                "paid_at": paid_at,
                 "created_at": format_ts(self._current),
                 "version": 1,
             }
