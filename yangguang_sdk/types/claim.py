@@ -26,6 +26,9 @@ class Claim(APIObject):
     paid_at: dt.datetime | None = None
     recovered: Money | None = None
     recovered_at: dt.datetime | None = None
+    default_date: dt.date | None = None
+    installment: int | None = None
+    """The earliest unpaid installment, whose waiting period ran out."""
     version: int = 1
 
 

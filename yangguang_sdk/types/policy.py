@@ -41,6 +41,10 @@ class Policy(APIObject):
     cancelled_at: dt.datetime | None = None
     cancel_reason: str | None = None
     completed_at: dt.datetime | None = None
+    settled_on: dt.date | None = None
+    claim_id: str | None = None
+    defaulted_at: dt.datetime | None = None
+    created_at: dt.datetime | None = None
     installments: list[Installment] = Field(default_factory=list)
     version: int = 1
     preview: bool = False
