@@ -55,6 +55,9 @@ class RedactingFilter(logging.Filter):
 
 
 logger.addFilter(RedactingFilter())
+# httpx logs each request's full URL at INFO: ids and filter values in it are the caller's data
+# (an order id holding a phone number), so its records are masked the same way.
+logging.getLogger("httpx").addFilter(RedactingFilter())
 _configured = False
 
 

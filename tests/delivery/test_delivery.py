@@ -30,7 +30,9 @@ def test_the_retry_schedule_is_the_designed_one() -> None:
 # -- what a delivery looks like ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("signing", "prefix", "version"), [("ed25519", "whpk_", "v1a,"), ("hmac-sha256", "whsec_", "v1,")])
+@pytest.mark.parametrize(
+    ("signing", "prefix", "version"), [("ed25519", "whpk_", "v1a,"), ("hmac-sha256", "whsec_", "v1,")]
+)
 def test_a_delivery_verifies_with_the_secret_shown_at_creation(
     sandbox: Sandbox, client: Client, receiver: Receiver, signing: str, prefix: str, version: str
 ) -> None:
@@ -50,7 +52,9 @@ def test_a_delivery_verifies_with_the_secret_shown_at_creation(
     assert delivery.url == URL
 
 
-def test_the_body_is_the_event_as_stored_with_its_id(sandbox: Sandbox, client: Client, receiver: Receiver) -> None:
+def test_the_body_is_the_event_as_stored_with_its_id(
+    sandbox: Sandbox, client: Client, receiver: Receiver
+) -> None:
     client.webhook_endpoints.create(url=URL)
     bind(client)
     (delivery,) = receiver.deliveries
@@ -86,7 +90,10 @@ def test_an_endpoint_gets_only_the_event_types_it_subscribed_to(client: Client, 
     policy = bind(client)
     client.policies.cancel(policy.id, reason="order_refunded")
     assert [json.loads(d.body)["type"] for d in receiver.of(URL)] == ["policy.cancelled"]
-    assert [json.loads(d.body)["type"] for d in receiver.of(OTHER_URL)] == ["policy.bound", "policy.cancelled"]
+    assert [json.loads(d.body)["type"] for d in receiver.of(OTHER_URL)] == [
+        "policy.bound",
+        "policy.cancelled",
+    ]
 
 
 def test_endpoints_are_per_tenant(sandbox: Sandbox, client: Client, receiver: Receiver) -> None:
@@ -103,7 +110,9 @@ def test_endpoints_are_per_tenant(sandbox: Sandbox, client: Client, receiver: Re
     ("kwargs", "param"),
     [({"events": ["claim.payed"]}, "events"), ({"url": "http://"}, "url")],
 )
-def test_a_bad_endpoint_is_refused_naming_the_field(client: Client, kwargs: dict[str, object], param: str) -> None:
+def test_a_bad_endpoint_is_refused_naming_the_field(
+    client: Client, kwargs: dict[str, object], param: str
+) -> None:
     with pytest.raises(APIStatusError) as info:
         client.webhook_endpoints.create(**{"url": URL, **kwargs})  # type: ignore[arg-type]
     assert info.value.status_code == 422 and info.value.param == param
@@ -135,7 +144,9 @@ def test_failed_attempts_are_retried_on_the_schedule_of_the_sandbox_clock(
     assert client.webhook_endpoints.retrieve(endpoint.id).status == "enabled"
 
 
-def test_each_delivery_is_signed_at_its_own_send_time(sandbox: Sandbox, client: Client, receiver: Receiver) -> None:
+def test_each_delivery_is_signed_at_its_own_send_time(
+    sandbox: Sandbox, client: Client, receiver: Receiver
+) -> None:
     endpoint = client.webhook_endpoints.create(url=URL)
     receiver.answer(500, 500)
     bind(client)
@@ -151,7 +162,9 @@ def test_timeouts_and_refused_connections_are_failures_recorded_with_their_reaso
     client: Client, receiver: Receiver
 ) -> None:
     endpoint = client.webhook_endpoints.create(url=URL)
-    receiver.answer(httpx.ConnectError("Connection refused"), httpx.ReadTimeout("slow"), (302, {"location": "/x"}))
+    receiver.answer(
+        httpx.ConnectError("Connection refused"), httpx.ReadTimeout("slow"), (302, {"location": "/x"})
+    )
     bind(client)
     client.test_clock.advance(hours=1)
     attempts = list(client.webhook_endpoints.attempts(endpoint.id))
@@ -162,7 +175,9 @@ def test_timeouts_and_refused_connections_are_failures_recorded_with_their_reaso
     assert attempts[3].response == '{"ok":true}'
 
 
-def test_a_receiver_that_raises_is_a_failed_attempt(sandbox: Sandbox, client: Client, receiver: Receiver) -> None:
+def test_a_receiver_that_raises_is_a_failed_attempt(
+    sandbox: Sandbox, client: Client, receiver: Receiver
+) -> None:
     endpoint = client.webhook_endpoints.create(url=URL)
     receiver.answer(RuntimeError("bug in the receiver"))
     bind(client)
@@ -174,7 +189,9 @@ def test_a_receiver_that_raises_is_a_failed_attempt(sandbox: Sandbox, client: Cl
 
 def test_retry_after_is_honoured_when_longer_than_the_schedule(client: Client, receiver: Receiver) -> None:
     endpoint = client.webhook_endpoints.create(url=URL)
-    receiver.answer((503, {"retry-after": "3600"}), (429, {"retry-after": "1"}), (503, {"retry-after": "99999999"}))
+    receiver.answer(
+        (503, {"retry-after": "3600"}), (429, {"retry-after": "1"}), (503, {"retry-after": "99999999"})
+    )
     bind(client)
     client.test_clock.advance(days=2)
     at = [a.at for a in client.webhook_endpoints.attempts(endpoint.id)]
@@ -344,3 +361,21 @@ def test_the_events_of_a_run_do_not_depend_on_how_deliveries_went(receiver: Rece
             return [e.id for e in c.events.list()]
 
     assert run([]) == run([500, 500, 500, 500])
+
+
+async def test_the_async_client_manages_endpoints_and_pages_through_attempts(
+    sandbox: Sandbox, receiver: Receiver
+) -> None:
+    async with sandbox.async_client() as client:
+        endpoint = await client.webhook_endpoints.create(url=URL, signing="hmac-sha256")
+        receiver.answer(500)
+        sync = sandbox.client()
+        bind(sync)
+        sync.test_clock.advance(minutes=1)
+        attempts = [a async for a in client.webhook_endpoints.attempts(endpoint.id, limit=1)]
+        assert [(a.attempt, a.succeeded) for a in attempts] == [(1, False), (2, True)]
+        rotated = await client.webhook_endpoints.rotate_secret(endpoint.id)
+        assert rotated.secret and rotated.secret != endpoint.secret
+        assert (await client.events.redeliver(attempts[0].event_id)).id == attempts[0].event_id
+        await client.webhook_endpoints.delete(endpoint.id)
+        assert [e async for e in client.webhook_endpoints.list()] == []

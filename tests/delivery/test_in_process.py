@@ -109,3 +109,22 @@ def test_a_receiver_blocked_on_the_busy_sandbox_is_cut_off_by_the_delivery_timeo
         assert not attempt.succeeded and (attempt.error or "").startswith("timeout")
         assert finished.wait(30)
         assert answers  # the receiver's own call went through once the delivery let go
+
+
+def test_a_receiver_may_read_the_sandbox_clock_during_a_delivery() -> None:
+    seen: list[str] = []
+    holder: dict[str, Sandbox] = {}
+
+    def clock_reader(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(holder["sb"].now.isoformat())
+        start_response("204 No Content", [])
+        return []
+
+    with Sandbox(now=START, webhook_transport=httpx.WSGITransport(app=clock_reader), webhook_timeout=5) as sb:
+        holder["sb"] = sb
+        client = sb.client()
+        endpoint = client.webhook_endpoints.create(url=URL)
+        bind(client)
+        assert seen == [START.isoformat()]
+        (attempt,) = client.webhook_endpoints.attempts(endpoint.id)
+        assert attempt.succeeded and attempt.status_code == 204

@@ -63,6 +63,7 @@ class Sandbox:
                 "Sandbox(now=...) must be timezone-aware, e.g. datetime(2026, 11, 25, tzinfo=timezone.utc)"
             )
         self.engine = Engine(db=db, now=now, realtime=realtime)
+        self._realtime = realtime
         self.delivery = DeliveryWorker(self.engine, transport=webhook_transport, timeout=webhook_timeout)
         self.app: FastAPI = create_app(self.engine, self.delivery)
         self.api_key = api_key
@@ -116,8 +117,11 @@ class Sandbox:
     # -- conveniences --------------------------------------------------------------------------
     @property
     def now(self) -> dt.datetime:
-        """The sandbox clock's time."""
-        return self.engine.now()
+        """The sandbox clock's time. With the manual clock it is read without waiting for the
+        engine, so a webhook receiver may read it while the sandbox is busy delivering to it."""
+        if self._realtime:
+            return self.engine.now()
+        return self.engine.peek_now()
 
     def advance(self, *, days: int = 0, hours: int = 0, minutes: int = 0) -> dt.datetime:
         """Move the clock forward, running every due transition (same as ``client.test_clock.advance``)."""

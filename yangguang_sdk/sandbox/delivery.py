@@ -24,10 +24,14 @@ makes its first delivery before it returns. An attempt POSTs the event exactly a
 Endpoints (with their keys), attempts and pending retries live in the engine's store, so a SQLite
 sandbox reopened with a new worker carries on where it stopped.
 
-Deliveries run inside the engine's lock (hooks are transitions of the clock). A receiver that calls
-back into the same sandbox while handling a delivery waits for that lock until the delivery's
-timeout (``DEFAULT_TIMEOUT``) ends it as a failed attempt. Receivers should acknowledge quickly and
-do their work, API calls included, afterwards.
+Deliveries run inside the engine's lock: hooks are transitions of the clock, which is what lets one
+``advance`` live through a whole retry schedule in order. A receiver that calls back into the same
+sandbox while handling a delivery therefore waits for that lock until the delivery's timeout
+(``DEFAULT_TIMEOUT``) ends it as a failed attempt; then its call goes through. Receivers should
+acknowledge quickly and do their work, API calls included, afterwards. The timeout holds for every
+transport: over the network httpx enforces it; an injected transport (which may run the receiver in
+the calling thread, as ``httpx.WSGITransport`` does) is called in a thread of its own that the
+worker stops waiting for.
 """
 
 from __future__ import annotations

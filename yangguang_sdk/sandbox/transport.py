@@ -46,9 +46,11 @@ class _LoopThread:
             self._loop = self._thread = None
         if loop is None or thread is None:
             return
+        # Async generators are finalised on the loop's own thread: running the loop here would fail
+        # when the caller's thread already runs one (a sync client closed inside async code).
+        asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result()
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
-        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
 

@@ -1,0 +1,741 @@
+"""``yangguang quote-batch``: quote a portfolio from a CSV file with the async client.
+
+The input is read as a stream and at most ``concurrency`` rows are in flight, so memory stays flat
+whatever the file's size. Each result is appended to the output and flushed at once. A rerun with
+the same output file skips the rows already there; the idempotency key derived from each row makes
+a row that was in flight when the process died come back as the same quote, never a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+from ._cli_common import EXIT_ERROR, EXIT_USAGE, CLIError, one_line
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    ParameterError,
+    PermissionDeniedError,
+)
+from .types.money import Money
+
+if TYPE_CHECKING:
+    from ._client import AsyncClient
+
+__all__ = [
+    "INPUT_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "PRODUCT_BORROWER",
+    "BatchOptions",
+    "BatchSummary",
+    "RowError",
+    "RowSet",
+    "quote_request",
+    "idempotency_key",
+    "run_batch",
+    "count_rows",
+    "generate_loans",
+    "make_progress",
+]
+
+INPUT_COLUMNS = (
+    "merchant_order_id",
+    "product",
+    "borrower_type",
+    "name",
+    "id_number",
+    "uscc",
+    "phone",
+    "credit_score",
+    "principal",
+    "term_months",
+    "annual_rate",
+    "first_due_date",
+)
+REQUIRED_COLUMNS = ("merchant_order_id", "name", "principal", "term_months", "annual_rate", "first_due_date")
+OUTPUT_COLUMNS = (
+    "row",
+    "merchant_order_id",
+    "decision",
+    "premium",
+    "sum_insured",
+    "decline_reason",
+    "quote_id",
+    "expires_at",
+    "error_code",
+    "error_param",
+    "error_message",
+)
+PRODUCT_BORROWER = {
+    "consumer_installment": "individual",
+    "platform_loan": "individual",
+    "sme_loan": "enterprise",
+}
+PLAIN_PROGRESS_EVERY = 5.0
+"""Seconds between progress lines when stderr is not a terminal."""
+
+
+# -- rows -------------------------------------------------------------------------------------------
+class RowError(Exception):
+    """A row that cannot become a quote request; ``param`` is the CSV column at fault."""
+
+    def __init__(self, param: str | None, message: str, code: str = "invalid_row") -> None:
+        super().__init__(message)
+        self.param = param
+        self.message = message
+        self.code = code
+
+
+def _cell(row: dict[str | None, Any], name: str) -> str:
+    value = row.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _integer(row: dict[str | None, Any], name: str, what: str) -> int | None:
+    text = _cell(row, name)
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise RowError(name, f"must be {what}")
+    return int(text)
+
+
+def quote_request(row: dict[str | None, Any], default_product: str) -> dict[str, Any]:
+    """The ``client.quotes.create`` arguments for one CSV row; raises RowError for a bad cell.
+
+    Only what CSV text cannot say is checked here (numbers, required cells); identity numbers,
+    dates, rates and product names are checked by the SDK's own validation, which names the field.
+    Messages never repeat an identity number or a phone number.
+    """
+    if row.get(None):
+        raise RowError(None, "the row has more cells than the header has columns")
+    order = _cell(row, "merchant_order_id")
+    if not order:
+        raise RowError("merchant_order_id", "is required")
+    product = _cell(row, "product") or default_product
+    kind = _cell(row, "borrower_type") or PRODUCT_BORROWER.get(product, "individual")
+    name = _cell(row, "name")
+    if not name:
+        raise RowError("name", "is required")
+    borrower: dict[str, Any] = {"type": kind, "name": name}
+    if kind == "enterprise":
+        uscc = _cell(row, "uscc")
+        if not uscc:
+            raise RowError("uscc", "is required for an enterprise borrower")
+        borrower["uscc"] = uscc
+    else:
+        id_number = _cell(row, "id_number")
+        if not id_number:
+            raise RowError("id_number", "is required for an individual borrower")
+        borrower["id_number"] = id_number
+        phone = _cell(row, "phone")
+        if phone:
+            borrower["phone"] = phone
+    score = _integer(row, "credit_score", "a whole number from 300 to 850 (or empty: the quote is referred)")
+    if score is not None:
+        borrower["credit_score"] = score
+
+    principal_text = _cell(row, "principal")
+    if not principal_text:
+        raise RowError("principal", "is required (yuan, e.g. 12999.00)")
+    try:
+        principal = Money.cny(principal_text)
+    except (TypeError, ValueError) as exc:
+        raise RowError(
+            "principal", f"{one_line(exc)} (yuan with at most 2 decimals, e.g. 12999.00)"
+        ) from None
+    term = _integer(row, "term_months", "a whole number of months")
+    if term is None:
+        raise RowError("term_months", "is required")
+    rate = _cell(row, "annual_rate")
+    if not rate:
+        raise RowError("annual_rate", "is required (a decimal fraction, e.g. 0.12 for 12%)")
+    first_due = _cell(row, "first_due_date")
+    if not first_due:
+        raise RowError("first_due_date", "is required (YYYY-MM-DD)")
+    return {
+        "product": product,
+        "merchant_order_id": order,
+        "borrower": borrower,
+        "loan": {
+            "principal": principal,
+            "term_months": term,
+            "annual_rate": rate,
+            "first_due_date": first_due,
+        },
+    }
+
+
+def idempotency_key(row: dict[str | None, Any], default_product: str) -> str:
+    """``batch-<merchant_order_id>-<digest of the row>``: the same row always gets the same key, so
+    quoting it again (a resume after a crash) replays the first answer instead of quoting twice; a
+    corrected row gets a new key and is quoted afresh."""
+    cells = [_cell(row, c) for c in INPUT_COLUMNS]
+    cells[1] = cells[1] or default_product
+    digest = hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()[:16]
+    return f"batch-{_cell(row, 'merchant_order_id')[:200]}-{digest}"
+
+
+_PARAM_COLUMNS = {"borrower.type": "borrower_type"}
+
+
+def _column(param: str | None) -> str:
+    """The CSV column an SDK or API ``param`` (``loan.principal``, ``borrower.id_number``) refers to."""
+    if not param:
+        return ""
+    if param in _PARAM_COLUMNS:
+        return _PARAM_COLUMNS[param]
+    for prefix in ("borrower.", "loan."):
+        if param.startswith(prefix):
+            return param[len(prefix) :]
+    return param
+
+
+def _money_text(value: Money | None) -> str:
+    return "" if value is None else f"{value.decimal:.2f}"
+
+
+def _error_row(n: int, order: str, code: str, param: str | None, message: str) -> list[str]:
+    return [str(n), order, "error", "", "", "", "", "", code, _column(param), one_line(message)]
+
+
+_FATAL = (AuthenticationError, PermissionDeniedError, APIConnectionError)
+"""Errors that would fail every row alike: stop the batch, write nothing for the rows in flight."""
+
+
+async def _quote_row(client: AsyncClient, n: int, row: dict[str | None, Any], product: str) -> list[str]:
+    order = _cell(row, "merchant_order_id")
+    try:
+        request = quote_request(row, product)
+        quote = await client.quotes.create(**request, idempotency_key=idempotency_key(row, product))
+    except RowError as exc:
+        return _error_row(n, order, exc.code, exc.param, exc.message)
+    except ParameterError as exc:
+        message = str(exc)
+        if exc.param and message.startswith(f"{exc.param}: "):
+            message = message[len(exc.param) + 2 :]
+        return _error_row(n, order, "invalid_parameter", exc.param, message)
+    except _FATAL:
+        raise
+    except APIStatusError as exc:
+        return _error_row(n, order, exc.code or f"http_{exc.status_code}", exc.param, exc.message)
+    expires = quote.expires_at.isoformat().replace("+00:00", "Z") if quote.expires_at else ""
+    return [
+        str(n),
+        order,
+        quote.decision,
+        _money_text(quote.premium),
+        _money_text(quote.sum_insured),
+        quote.decline_reason or "",
+        quote.id,
+        expires,
+        "",
+        "",
+        "",
+    ]
+
+
+# -- resuming ----------------------------------------------------------------------------------------
+class RowSet:
+    """A set of row numbers as a bitmap: 100,000 rows take 12.5 kB, not megabytes of ints."""
+
+    __slots__ = ("_bits", "_count")
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self._count = 0
+
+    def add(self, n: int) -> bool:
+        """Add ``n``; False when it was there already."""
+        index, bit = divmod(n, 8)
+        if index >= len(self._bits):
+            self._bits.extend(bytes(index + 1 - len(self._bits)))
+        if self._bits[index] & (1 << bit):
+            return False
+        self._bits[index] |= 1 << bit
+        self._count += 1
+        return True
+
+    def __contains__(self, n: object) -> bool:
+        if not isinstance(n, int) or n < 0:
+            return False
+        index, bit = divmod(n, 8)
+        return index < len(self._bits) and bool(self._bits[index] & (1 << bit))
+
+    def __len__(self) -> int:
+        return self._count
+
+
+@dataclass
+class _Previous:
+    done: RowSet = field(default_factory=RowSet)
+    errors: int = 0
+    has_header: bool = False
+
+
+def _drop_partial_line(path: Path) -> None:
+    """Cut a last line left half-written by a killed run (every record is one line ending in \\n)."""
+    with open(path, "rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            fh.seek(start)
+            chunk = fh.read(end - start)
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                fh.truncate(start + cut + 1)
+                return
+            end = start
+        fh.truncate(0)
+
+
+def _read_previous(path: Path) -> _Previous:
+    """The rows a previous run already wrote to ``path`` (streamed, one row at a time)."""
+    previous = _Previous()
+    if not path.exists():
+        return previous
+    _drop_partial_line(path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            return previous
+        if tuple(header) != OUTPUT_COLUMNS:
+            raise CLIError(
+                f"{path} exists but is not quote-batch output (its header differs); "
+                "pick another -o/--output or delete the file",
+                EXIT_USAGE,
+            )
+        previous.has_header = True
+        for record in reader:
+            if len(record) != len(OUTPUT_COLUMNS) or not record[0].isdigit():
+                continue
+            if previous.done.add(int(record[0])) and record[2] == "error":
+                previous.errors += 1
+    return previous
+
+
+def count_rows(path: Path) -> int:
+    """Data rows in a CSV file, by counting line ends (for the progress bar; quoted newlines inside
+    a cell make it an over-estimate, which only shows as an early finish)."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    if last != b"\n":
+        lines += 1
+    return max(lines - 1, 0)
+
+
+# -- progress ------------------------------------------------------------------------------------------
+class Progress(Protocol):
+    def start(self, total: int, done: int) -> None: ...
+    def advance(self, errors: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class _NoProgress:
+    def start(self, total: int, done: int) -> None:
+        pass
+
+    def advance(self, errors: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+class _PlainProgress:
+    """A line every few seconds on stderr, for logs and CI where a bar would be noise."""
+
+    def __init__(self, stream: TextIO, every: float = PLAIN_PROGRESS_EVERY) -> None:
+        self._stream = stream
+        self._every = every
+        self._total = self._done = self._here = self._errors = 0
+        self._started = self._last = time.monotonic()
+
+    def start(self, total: int, done: int) -> None:
+        self._total, self._done = total, done
+        self._started = self._last = time.monotonic()
+
+    def advance(self, errors: int) -> None:
+        self._done += 1
+        self._here += 1
+        self._errors = errors
+        now = time.monotonic()
+        if now - self._last >= self._every:
+            self._last = now
+            self._line(now)
+
+    def _line(self, now: float) -> None:
+        rate = self._here / max(now - self._started, 1e-9)
+        left = max(self._total - self._done, 0)
+        eta = _duration(left / rate) if rate > 0 else "?"
+        share = f" ({100 * self._done / self._total:.1f}%)" if self._total else ""
+        print(
+            f"quote-batch: {self._done}/{self._total} rows{share}, {rate:.0f} rows/s, ETA {eta}, "
+            f"{self._errors} errors",
+            file=self._stream,
+            flush=True,
+        )
+
+    def close(self) -> None:
+        pass
+
+
+class _RichProgress:
+    """A rich progress bar with rate and ETA, on stderr (stdout stays for the summary)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichBar
+
+        self._bar = RichBar(
+            TextColumn("quoting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]} rows/s"),
+            TextColumn("errors {task.fields[errors]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            refresh_per_second=4,
+        )
+        self._task: Any = None
+        self._here = 0
+        self._started = time.monotonic()
+
+    def start(self, total: int, done: int) -> None:
+        self._bar.start()
+        self._started = time.monotonic()
+        self._task = self._bar.add_task("quote", total=total, completed=done, rate="-", errors=0)
+
+    def advance(self, errors: int) -> None:
+        self._here += 1
+        rate = self._here / max(time.monotonic() - self._started, 1e-9)
+        self._bar.update(self._task, advance=1, rate=f"{rate:.0f}", errors=errors)
+
+    def close(self) -> None:
+        self._bar.stop()
+
+
+def make_progress(mode: str) -> Progress:
+    """``auto`` (a bar on a terminal, plain lines otherwise), ``bar``, ``plain`` or ``none``."""
+    if mode == "auto":
+        mode = "bar" if sys.stderr.isatty() else "plain"
+    if mode == "bar":
+        return _RichProgress()
+    if mode == "plain":
+        return _PlainProgress(sys.stderr)
+    return _NoProgress()
+
+
+# -- the batch ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BatchOptions:
+    input: Path
+    output: Path
+    concurrency: int = 32
+    product: str = "consumer_installment"
+
+
+@dataclass
+class BatchSummary:
+    """What a run did: rows quoted now by decision, rows skipped as already done, errors."""
+
+    decisions: Counter[str] = field(default_factory=Counter)
+    skipped: int = 0
+    previous_errors: int = 0
+    elapsed: float = 0.0
+    fatal: BaseException | None = None
+
+    @property
+    def quoted(self) -> int:
+        return sum(self.decisions.values())
+
+    @property
+    def errors(self) -> int:
+        return self.decisions["error"]
+
+    @property
+    def total_errors(self) -> int:
+        """Error rows in the whole output file, this run's and earlier runs'."""
+        return self.errors + self.previous_errors
+
+    def describe(self, output: Path) -> str:
+        rate = self.quoted / self.elapsed if self.elapsed > 0 else 0.0
+        parts = [f"{self.decisions[d]} {d}" for d in ("approved", "declined", "referred")]
+        parts.append(f"{self.errors} error{'s' if self.errors != 1 else ''}")
+        text = f"{self.quoted} rows in {self.elapsed:.1f} s ({rate:.0f} rows/s): {', '.join(parts)}"
+        if self.skipped:
+            text += f"; {self.skipped} rows skipped, already in {output}"
+        if self.previous_errors:
+            text += f"; {self.previous_errors} earlier error rows in {output}"
+        return f"{text} -> {output}"
+
+
+def _open_input(path: Path) -> tuple[TextIO, Iterator[dict[str | None, Any]]]:
+    try:
+        fh = open(path, newline="", encoding="utf-8-sig")  # utf-8-sig: Excel's BOM is not a column name
+    except OSError as exc:
+        raise CLIError(f"cannot read {path}: {exc.strerror or exc}", EXIT_USAGE) from None
+    reader = csv.DictReader(fh)
+    try:
+        header = reader.fieldnames
+    except (UnicodeDecodeError, csv.Error) as exc:
+        fh.close()
+        raise CLIError(f"{path} is not a UTF-8 CSV file: {one_line(exc)}", EXIT_USAGE) from None
+    if not header:
+        fh.close()
+        raise CLIError(
+            f"{path} is empty: expected a header line with {', '.join(REQUIRED_COLUMNS)}", EXIT_USAGE
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        fh.close()
+        raise CLIError(
+            f"{path} lacks the column(s) {', '.join(missing)} (see `yangguang quote-batch --help`)",
+            EXIT_USAGE,
+        )
+    return fh, iter(reader)
+
+
+async def run_batch(
+    client: AsyncClient, options: BatchOptions, progress: Progress | None = None
+) -> BatchSummary:
+    """Quote every row of ``options.input`` not yet in ``options.output``, ``concurrency`` at a time.
+
+    One reader feeds a bounded queue; ``concurrency`` workers quote and append one line each, flushed
+    at once. Errors that would hit every row (401, 403, the server unreachable) stop the batch: the
+    rows in flight are not written, so a rerun quotes them (and their idempotency keys make that safe).
+    """
+    progress = progress or _NoProgress()
+    if options.input.resolve() == options.output.resolve():
+        raise CLIError("the output file must not be the input file", EXIT_USAGE)
+    if not 1 <= options.concurrency <= 1000:
+        raise CLIError("--concurrency must be from 1 to 1000", EXIT_USAGE)
+    in_fh, rows = _open_input(options.input)
+    summary = BatchSummary()
+    try:
+        previous = _read_previous(options.output)
+        summary.previous_errors = previous.errors
+        try:
+            out = open(options.output, "a", newline="", encoding="utf-8")
+        except OSError as exc:
+            raise CLIError(f"cannot write {options.output}: {exc.strerror or exc}", EXIT_ERROR) from None
+        with out:
+            writer = csv.writer(out, lineterminator="\n")
+            if not previous.has_header:
+                writer.writerow(OUTPUT_COLUMNS)
+                out.flush()
+            total = count_rows(options.input)
+            progress.start(total, len(previous.done))
+            started = time.monotonic()
+            try:
+                await _pump(client, options, rows, previous.done, writer, out, summary, progress)
+            finally:
+                summary.elapsed = time.monotonic() - started
+                progress.close()
+    finally:
+        in_fh.close()
+    return summary
+
+
+async def _pump(
+    client: AsyncClient,
+    options: BatchOptions,
+    rows: Iterator[dict[str | None, Any]],
+    done: RowSet,
+    writer: Any,
+    out: TextIO,
+    summary: BatchSummary,
+    progress: Progress,
+) -> None:
+    queue: asyncio.Queue[tuple[int, dict[str | None, Any]] | None] = asyncio.Queue(options.concurrency * 2)
+    stop = asyncio.Event()
+
+    async def read() -> None:
+        try:
+            for n, row in enumerate(rows, start=1):
+                if stop.is_set():
+                    break
+                if n in done:
+                    summary.skipped += 1
+                    continue
+                await queue.put((n, row))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            summary.fatal = CLIError(f"{options.input}: {one_line(exc)}", EXIT_USAGE)
+            stop.set()
+        finally:
+            for _ in range(options.concurrency):
+                await queue.put(None)
+
+    async def work() -> None:
+        while (item := await queue.get()) is not None:
+            if stop.is_set():
+                continue  # keep draining so the reader never blocks
+            n, row = item
+            try:
+                record = await _quote_row(client, n, row, options.product)
+            except _FATAL as exc:
+                if summary.fatal is None:
+                    summary.fatal = exc
+                stop.set()
+                continue
+            writer.writerow(record)
+            out.flush()  # a kill loses at most the rows in flight
+            summary.decisions[record[2]] += 1
+            progress.advance(summary.total_errors)
+
+    await asyncio.gather(read(), *(work() for _ in range(options.concurrency)))
+
+
+# -- generating portfolios ------------------------------------------------------------------------------
+_REGIONS = ("110105", "310104", "440305", "330106", "510107", "420106", "320102", "500103", "210202")
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = (
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+)
+_COMPANY = ("晨光", "恒信", "华联", "瑞丰", "新城", "安达", "宏远", "金桥", "长青", "东方")
+_TRADE = ("科技", "贸易", "物流", "餐饮", "制造", "电子商务")
+
+
+def _resident_id(rng: random.Random) -> str:
+    from .types.identity import _ID_CHECK, _ID_WEIGHTS
+
+    born = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(16_000))
+    body = f"{rng.choice(_REGIONS)}{born:%Y%m%d}{rng.randrange(1000):03d}"
+    return body + _ID_CHECK[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def _uscc(rng: random.Random) -> str:
+    from .types.identity import _USCC_ALPHABET, _USCC_WEIGHTS
+
+    body = "91" + rng.choice(_REGIONS) + "".join(rng.choice(_USCC_ALPHABET) for _ in range(9))
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(body, _USCC_WEIGHTS, strict=True))
+    return body + _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def _generated_row(rng: random.Random, n: int, today: dt.date) -> list[str]:
+    first_due = (today + dt.timedelta(days=rng.randint(20, 60))).isoformat()
+    roll = rng.random()
+    score = "" if roll < 0.08 else str(rng.randint(480, 559) if roll < 0.2 else rng.randint(560, 850))
+    rate = rng.choice(("0", "0.06", "0.08", "0.12", "0.15", "0.18", "0.30"))
+    if rng.random() < 0.15:
+        principal = f"{rng.randint(10_000, 800_000)}.00"
+        term = rng.choice((6, 12, 24, 36))
+        name = f"{rng.choice(_COMPANY)}{rng.choice(_TRADE)}有限公司"
+        return [
+            f"GEN-{n:08d}",
+            "sme_loan",
+            "enterprise",
+            name,
+            "",
+            _uscc(rng),
+            "",
+            score,
+            principal,
+            str(term),
+            rate,
+            first_due,
+        ]
+    product = rng.choice(("consumer_installment", "platform_loan"))
+    principal = f"{rng.randint(500, 60_000)}.{rng.randrange(100):02d}"
+    term = rng.choice((3, 6, 12, 24, 36))
+    name = rng.choice(_SURNAMES) + rng.choice(_GIVEN)
+    phone = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
+    return [
+        f"GEN-{n:08d}",
+        product,
+        "individual",
+        name,
+        _resident_id(rng),
+        "",
+        phone,
+        score,
+        principal,
+        str(term),
+        rate,
+        first_due,
+    ]
+
+
+def generate_loans(
+    path: Path,
+    rows: int,
+    *,
+    seed: int = 0,
+    today: dt.date | None = None,
+    on_row: Callable[[], None] | None = None,
+) -> None:
+    """Write ``rows`` valid loans (checksummed ID numbers and credit codes, first due dates 20-60
+    days after ``today``) to ``path``: a mix that quotes to approvals, declines and referrals."""
+    rng = random.Random(seed)
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(INPUT_COLUMNS)
+        for n in range(1, rows + 1):
+            writer.writerow(_generated_row(rng, n, today))
+            if on_row is not None:
+                on_row()
