@@ -330,3 +330,14 @@ def test_malformed_json_and_live_keys_over_http(served_sandbox: str) -> None:
     live = httpx.get(f"{served_sandbox}/v1/policies", headers={"Authorization": "Bearer yg_live_abcdefgh"})
     assert live.status_code == 401
     assert live.headers["yangguang-version"] == "2026-11-01"
+
+
+def test_closing_one_sandbox_client_leaves_the_others_working(sandbox: Sandbox) -> None:
+    first, second = sandbox.client(), sandbox.client()
+    _checkout(first, "ORD-C1")
+    shared = sandbox.transport()
+    loop = shared._thread._loop  # type: ignore[attr-defined]
+    first.close()
+    assert shared._thread._loop is loop is not None  # type: ignore[attr-defined]  # still running
+    assert [p.merchant_order_id for p in second.policies.list()] == ["ORD-C1"]
+    second.close()

@@ -36,6 +36,20 @@ DEFAULT_API_KEY = "yg_test_sandbox_merchant"
 """The key ``sb.client()`` uses when none is given; every distinct ``yg_test_`` key is its own tenant."""
 
 
+class _Borrowed(httpx.BaseTransport):
+    """The sandbox's shared sync transport as lent to one client: closing that client must not
+    stop the transport every other client of the sandbox is using (``Sandbox.close`` does)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        pass
+
+
 class Sandbox:
     """An insurer in a box: engine + HTTP app + in-process transports.
 
@@ -96,7 +110,7 @@ class Sandbox:
         return Client(
             api_key=api_key or self.api_key,
             base_url=SANDBOX_BASE_URL,
-            transport=transport or self.transport(),
+            transport=transport or _Borrowed(self.transport()),
             **kwargs,
         )
 
