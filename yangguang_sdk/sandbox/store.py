@@ -164,7 +164,9 @@ class MemoryStore(Store):
     def put(self, table: str, tenant: str, key: str, data: Mapping[str, Any], *, ts: int = 0) -> None:
         self._check_open()
         text = _dumps(data)
-        fields = json.loads(text)
+        # Only top-level scalars are kept parsed (``scan`` filters on them); nested objects such as
+        # a schedule would cost tens of kilobytes a row in Python objects.
+        fields = {k: v for k, v in json.loads(text).items() if not isinstance(v, (dict, list))}
         ident = (table, tenant, key)
         old = self._rows.get(ident)
         if old is not None:

@@ -1,0 +1,259 @@
+"""`yangguang quote-batch`: a CSV portfolio quoted with the async client, bad rows reported without
+stopping the batch, a rerun resuming where the last one stopped without quoting a row twice."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.cli.conftest import ROOT, invoke
+from tests.e2e.conftest import free_port
+from yangguang_sdk import _cli_batch as batch
+from yangguang_sdk.types.identity import resident_id_problem, social_credit_code_problem
+
+EXAMPLE = ROOT / "examples" / "loans.csv"
+BAD_ROWS = {
+    24: ("invalid_parameter", "id_number"),
+    25: ("invalid_row", "principal"),
+    26: ("invalid_row", "credit_score"),
+    27: ("invalid_parameter", "first_due_date"),
+    28: ("invalid_row", "name"),
+    29: ("invalid_parameter", "uscc"),
+    30: ("invalid_parameter", "phone"),
+    31: ("invalid_first_due_date", "first_due_date"),  # the sandbox's answer: a date in the past
+    32: ("invalid_parameter", "product"),
+}
+
+
+def example(tmp_path: Path) -> Path:
+    """examples/loans.csv, its first due dates moved a year on once 2027 has begun (they must be
+    after the sandbox's today)."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    today = dt.datetime.now(dt.timezone.utc).date()
+    if today >= dt.date(2026, 12, 31):
+        text = text.replace(",2027-", f",{today.year + 1}-")
+    path = tmp_path / "loans.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def run(runner: CliRunner, loans: Path, out: Path, *extra: str) -> Any:
+    return invoke(runner, "quote-batch", str(loans), "-o", str(out), "--progress", "none", *extra)
+
+
+def test_example_portfolio_over_http_reports_bad_rows_and_decides_the_rest(
+    runner: CliRunner, served: str, api_key: str, tmp_path: Path
+) -> None:
+    loans, out = example(tmp_path), tmp_path / "decisions.csv"
+    result = run(runner, loans, out, "--api-key", api_key, "--base-url", served, "-c", "8")
+    assert result.exit_code == 3, result.stderr  # some rows failed
+    assert "15 approved, 5 declined, 3 referred, 9 errors" in result.stdout
+    assert result.stderr.startswith("error: 9 row(s) failed")
+    rows = {int(r["row"]): r for r in read(out)}
+    inputs = read(loans)
+    assert sorted(rows) == list(range(1, len(inputs) + 1)) and len(inputs) == 32
+    for n, row in rows.items():
+        assert row["merchant_order_id"] == inputs[n - 1]["merchant_order_id"]
+        if n in BAD_ROWS:
+            assert row["decision"] == "error"
+            assert (row["error_code"], row["error_param"]) == BAD_ROWS[n], row
+            assert row["error_message"] and not row["quote_id"]
+        else:
+            assert row["decision"] in ("approved", "declined", "referred"), row
+            assert row["quote_id"].startswith("quo_") and row["sum_insured"]
+    assert rows[1]["decision"] == "approved" and rows[1]["premium"] == "48.66"
+    assert rows[4]["decision"] == "referred"  # no credit score
+    assert rows[5]["decline_reason"] == "credit_score_below_threshold"
+    assert rows[8]["decline_reason"] == "outside_product_limits"
+    assert rows[10]["decision"] == "approved"  # an enterprise (sme_loan) row
+    # identity numbers and phones never reach the output, even in error messages
+    text = out.read_text(encoding="utf-8")
+    assert "110105196210256338" not in text and "1380013800," not in text
+
+
+def test_a_rerun_resumes_and_never_quotes_a_row_twice(
+    runner: CliRunner, served: str, api_key: str, tmp_path: Path
+) -> None:
+    loans, out = example(tmp_path), tmp_path / "decisions.csv"
+    creds = ("--api-key", api_key, "--base-url", served)
+    assert run(runner, loans, out, *creds).exit_code == 3
+    first = {r["row"]: r["quote_id"] for r in read(out)}
+
+    # A run killed mid-way: 10 rows written, the 11th cut off mid-line.
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    out.write_text("".join(lines[:11]) + lines[11][:15], encoding="utf-8")
+    again = run(runner, loans, out, *creds)
+    assert again.exit_code == 3
+    assert "10 rows skipped, already in" in again.stdout
+    rows = read(out)
+    assert sorted(int(r["row"]) for r in rows) == list(range(1, 33))  # each row once
+    # The redone rows replayed their first answer (same idempotency key): the same quotes.
+    assert {r["row"]: r["quote_id"] for r in rows} == first
+
+    done = run(runner, loans, out, *creds)
+    assert done.exit_code == 3  # the error rows are still in the file
+    assert "0 rows in" in done.stdout and "32 rows skipped" in done.stdout
+
+
+def test_a_generated_portfolio_of_2000_rows_in_process(runner: CliRunner, tmp_path: Path) -> None:
+    loans, out = tmp_path / "big.csv", tmp_path / "decisions.csv"
+    made = invoke(runner, "quote-batch", "--generate", "2000", "-o", str(loans), "--seed", "7")
+    assert made.exit_code == 0 and "wrote 2000 loans" in made.stdout
+    result = run(runner, loans, out, "--sandbox", "-c", "64")
+    assert result.exit_code == 0, result.stderr + result.stdout
+    rows = read(out)
+    assert sorted(int(r["row"]) for r in rows) == list(range(1, 2001))
+    decisions = {r["decision"] for r in rows}
+    assert decisions == {"approved", "declined", "referred"}
+    assert len({r["quote_id"] for r in rows}) == 2000
+
+
+def test_generated_identity_numbers_are_valid(tmp_path: Path) -> None:
+    path = tmp_path / "loans.csv"
+    batch.generate_loans(path, 300, seed=3, today=dt.date(2026, 11, 25))
+    rows = read(path)
+    assert len(rows) == 300 and list(rows[0]) == list(batch.INPUT_COLUMNS)
+    for row in rows:
+        if row["borrower_type"] == "enterprise":
+            assert social_credit_code_problem(row["uscc"]) is None
+        else:
+            assert resident_id_problem(row["id_number"]) is None
+        assert row["first_due_date"] > "2026-11-25"
+
+
+def test_an_unreachable_server_stops_the_batch_and_writes_no_row(runner: CliRunner, tmp_path: Path) -> None:
+    loans, out = example(tmp_path), tmp_path / "decisions.csv"
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run(runner, loans, out, "--api-key", "yg_test_nobody", "--base-url", url)
+    assert result.exit_code == 1
+    assert "Rerun the same command to resume" in result.stderr
+    # Rows refused before any request are written; the ones that needed the server are not.
+    assert {r["decision"] for r in read(out)} <= {"error"}
+    assert all(r["error_code"] in ("invalid_row", "invalid_parameter") for r in read(out))
+
+
+def test_an_output_that_is_not_ours_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "decisions.csv"
+    out.write_text("something,else\n1,2\n", encoding="utf-8")
+    result = run(runner, example(tmp_path), out, "--sandbox")
+    assert result.exit_code == 2
+    assert "is not quote-batch output" in result.stderr
+    assert out.read_text(encoding="utf-8") == "something,else\n1,2\n"
+
+
+def test_a_missing_column_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    loans = tmp_path / "loans.csv"
+    loans.write_text("merchant_order_id,name\nA,B\n", encoding="utf-8")
+    result = run(runner, loans, tmp_path / "out.csv", "--sandbox")
+    assert result.exit_code == 2
+    assert "lacks the column(s) principal, term_months, annual_rate, first_due_date" in result.stderr
+
+
+def test_the_input_is_required_unless_generating(runner: CliRunner, tmp_path: Path) -> None:
+    result = invoke(runner, "quote-batch", "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 2 and "give the portfolio file" in result.stderr
+
+
+def test_the_progress_bar_runs(runner: CliRunner, tmp_path: Path) -> None:
+    result = invoke(
+        runner,
+        "quote-batch",
+        str(example(tmp_path)),
+        "-o",
+        str(tmp_path / "o.csv"),
+        "--sandbox",
+        "--progress",
+        "bar",
+    )
+    assert result.exit_code == 3
+    assert "32/32" in result.stderr
+
+
+def test_plain_progress_lines_give_rate_and_eta() -> None:
+    import io
+
+    stream = io.StringIO()
+    progress = batch._PlainProgress(stream, every=0.0)
+    progress.start(total=100, done=40)
+    progress.advance(errors=1)
+    line = stream.getvalue().strip()
+    assert line.startswith("quote-batch: 41/100 rows (41.0%), ")
+    assert "rows/s, ETA " in line and line.endswith("1 errors")
+
+
+class _CountingQuotes:
+    def __init__(self) -> None:
+        self.in_flight = self.peak = self.calls = 0
+
+    async def create(self, **kwargs: Any) -> Any:
+        self.in_flight += 1
+        self.calls += 1
+        self.peak = max(self.peak, self.in_flight)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        self.in_flight -= 1
+        raise batch.RowError(None, "not really quoted")
+
+
+def test_no_more_than_concurrency_rows_are_in_flight(tmp_path: Path) -> None:
+    loans, out = tmp_path / "loans.csv", tmp_path / "out.csv"
+    batch.generate_loans(loans, 500, today=dt.date(2026, 11, 25))
+    quotes = _CountingQuotes()
+    client: Any = type("FakeClient", (), {"quotes": quotes})()
+    options = batch.BatchOptions(loans, out, concurrency=7)
+    summary = asyncio.run(batch.run_batch(client, options))
+    assert quotes.calls == 500 and summary.errors == 500
+    assert quotes.peak == 7
+
+
+def test_row_set_is_a_compact_bitmap() -> None:
+    rows = batch.RowSet()
+    assert rows.add(100_000) and not rows.add(100_000)
+    assert 100_000 in rows and 99_999 not in rows and len(rows) == 1
+    assert len(rows._bits) == 100_000 // 8 + 1
+
+
+@pytest.mark.parametrize(
+    ("cells", "param"),
+    [
+        ({"principal": "12,999.00"}, None),  # a thousands separator is fine
+        ({"principal": "12999.5"}, None),
+        ({"principal": "1.2e"}, "principal"),
+        ({"term_months": "12.0"}, "term_months"),
+        ({"credit_score": ""}, None),  # empty: referred
+        ({"merchant_order_id": " "}, "merchant_order_id"),
+        ({"id_number": ""}, "id_number"),
+    ],
+)
+def test_quote_request_checks_the_cells_csv_text_can_get_wrong(
+    cells: dict[str, str], param: str | None
+) -> None:
+    row: dict[str | None, Any] = {
+        "merchant_order_id": "A-1",
+        "name": "张三",
+        "id_number": "11010519491231002X",
+        "credit_score": "720",
+        "principal": "12999.00",
+        "term_months": "12",
+        "annual_rate": "0.12",
+        "first_due_date": "2027-01-25",
+        **cells,
+    }
+    if param is None:
+        request = batch.quote_request(row, "consumer_installment")
+        assert request["borrower"]["type"] == "individual"
+    else:
+        with pytest.raises(batch.RowError) as caught:
+            batch.quote_request(row, "consumer_installment")
+        assert caught.value.param == param
