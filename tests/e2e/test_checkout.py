@@ -341,3 +341,14 @@ def test_closing_one_sandbox_client_leaves_the_others_working(sandbox: Sandbox) 
     assert shared._thread._loop is loop is not None  # type: ignore[attr-defined]  # still running
     assert [p.merchant_order_id for p in second.policies.list()] == ["ORD-C1"]
     second.close()
+
+
+def test_events_list_resumes_after_a_given_event(client: Client) -> None:
+    _checkout(client, "ORD-EV1")
+    _checkout(client, "ORD-EV2")
+    events = [e.id for e in client.events.list()]
+    assert len(events) >= 2
+    assert [e.id for e in client.events.list(starting_after=events[0])] == events[1:]
+    with pytest.raises(yg.ParameterError) as info:
+        client.events.list(starting_after="pol_123")
+    assert info.value.param == "starting_after"

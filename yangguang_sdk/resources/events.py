@@ -34,11 +34,20 @@ def list_(
     *,
     type: str | None = None,
     created_gte: dt.datetime | None = None,
+    starting_after: str | None = None,
     limit: int | None = None,
     **opts: Unpack[RequestOptions],
 ) -> APIRequest[Event]:
-    """Events in the order they happened, optionally of one type and since a time."""
-    query = {"type": type, "created_gte": aware(created_gte, "created_gte"), "limit": page_limit(limit)}
+    """Events in the order they happened, optionally of one type, since a time, or after the event
+    ``starting_after`` (the last one you processed: reconciliation resumes exactly there)."""
+    if starting_after is not None:
+        path_id(starting_after, "starting_after", "evt_")
+    query = {
+        "type": type,
+        "created_gte": aware(created_gte, "created_gte"),
+        "starting_after": starting_after,
+        "limit": page_limit(limit),
+    }
     return APIRequest("GET", "/v1/events", Event, query=query, paginated=True, **options(opts))
 
 
