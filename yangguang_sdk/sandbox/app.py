@@ -219,8 +219,8 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         kind = first.get("type", "")
         if kind == "json_invalid":
             return _error(400, "invalid_json", "The body is not valid JSON.", None, request.state.request_id)
-        if kind == "model_attributes_type" or (
-            kind == "missing" and tuple(first.get("loc", ())) == ("body",)
+        if kind in ("model_attributes_type", "missing", "dict_type") and tuple(first.get("loc", ())) == (
+            "body",
         ):
             return _error(
                 400, "invalid_body", "The body must be a JSON object.", None, request.state.request_id
