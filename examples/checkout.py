@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
 
 import yangguang_sdk as yg
 from yangguang_sdk.sandbox import Sandbox
+from yangguang_sdk.webhooks import MemoryInbox, WebhookHandler
 
 START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)
 FIRST_DUE = "2026-12-25"
@@ -44,10 +49,45 @@ def pay_on_due_date(client: yg.Client, policy_id: str, inst: yg.types.Installmen
     say(f"  {due:%Y-%m-%d}: installment {inst.installment} paid, {inst.amount}")
 
 
+class MerchantApp:
+    """The merchant's web app, as far as webhooks go: a WSGI app serving a WebhookHandler. The
+    sandbox delivers to it in-process (no network), signed exactly as it would over HTTP."""
+
+    def __init__(self) -> None:
+        self.handler: WebhookHandler | None = None
+        self.received: list[str] = []
+
+    def listen(self, handler: WebhookHandler) -> None:
+        self.handler = handler
+
+        @handler.on("installment.overdue", "loan.defaulted", "claim.opened", "claim.approved")
+        def note(event: yg.types.BaseEvent) -> None:
+            self.received.append(f"{event.timestamp:%Y-%m-%d} {event.type}")
+
+        @handler.on("claim.paid")
+        def paid(event: yg.types.ClaimEvent) -> None:
+            claim = event.data
+            self.received.append(
+                f"{event.timestamp:%Y-%m-%d} claim.paid: {claim.amount} paid to the lender (代偿)"
+            )
+
+    def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        assert self.handler is not None
+        return self.handler.wsgi_app(environ, start_response)
+
+
 def main() -> int:
-    sb = Sandbox(now=START)
+    merchant = MerchantApp()
+    sb = Sandbox(now=START, webhook_transport=httpx.WSGITransport(app=merchant.wsgi))
     client = sb.client()
-    say(f"A checkout at {START:%Y-%m-%d %H:%M} UTC. Three buyers choose to pay in installments.\n")
+    endpoint = client.webhook_endpoints.create(
+        url="https://merchant.example/webhooks/yangguang",
+        events=["installment.overdue", "loan.defaulted", "claim.opened", "claim.approved", "claim.paid"],
+    )
+    assert endpoint.secret is not None  # shown once, at creation: a real merchant stores it now
+    merchant.listen(WebhookHandler(sb.webhook(endpoint.secret), inbox=MemoryInbox()))
+    say(f"A checkout at {START:%Y-%m-%d %H:%M} UTC. Three buyers choose to pay in installments.")
+    say(f"(The merchant's webhook endpoint {endpoint.id} is registered, signed with {endpoint.signing}.)\n")
 
     quotes: dict[str, yg.types.Quote] = {}
     row("order", "buyer", "decision", "premium", "why")
@@ -143,6 +183,37 @@ def main() -> int:
     client.test_clock.advance(days=10)
     settled = client.policies.settle(p4.id)
     say(f"  {settled.status}: refund {settled.refund} of {settled.premium}")
+
+    say("\nA fifth buyer pays the first installment, then stops paying. The merchant's webhook")
+    say("endpoint hears about it as the sandbox clock runs on:")
+    now = client.test_clock.retrieve().now
+    first_due = (now + dt.timedelta(days=10)).date()
+    q5 = client.quotes.create(
+        product="consumer_installment",
+        merchant_order_id="ORD-1005",
+        borrower={
+            "type": "individual",
+            "name": "钱七",
+            "id_number": "320502199306124563",
+            "credit_score": 690,
+        },
+        loan={
+            "principal": yg.Money.cny("4999.00"),
+            "term_months": 6,
+            "annual_rate": "0.08",
+            "first_due_date": first_due.isoformat(),
+        },
+    )
+    p5 = client.policies.bind(quote_id=q5.id, idempotency_key="ORD-1005")
+    pay_on_due_date(client, p5.id, p5.installments[0])
+    client.test_clock.advance(days=120)
+    for line in merchant.received:
+        say(f"  webhook: {line}")
+    assert any("claim.paid" in line for line in merchant.received), merchant.received
+    claim = next(iter(client.claims.list(policy_id=p5.id)))
+    say(
+        f"  claim {claim.id}: {claim.status}, {claim.amount}; policy now {client.policies.retrieve(p5.id).status}"
+    )
 
     say("\nWhat the merchant's books show:")
     row("policy", "order", "status", "premium", "refund")
