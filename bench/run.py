@@ -51,6 +51,25 @@ RAW_BODY = {
 }
 
 
+def claim_paid_body(i: int = 1) -> bytes:
+    """A realistic ``claim.paid`` event body, the message every webhook benchmark verifies."""
+    return json.dumps(
+        {
+            "id": f"evt_{i}",
+            "type": "claim.paid",
+            "timestamp": "2026-11-25T00:00:00Z",
+            "data": {
+                "id": f"clm_{i}",
+                "policy_id": "pol_1",
+                "status": "paid",
+                "amount": {"amount": 100, "currency": "CNY"},
+                "opened_at": "2026-11-25T00:00:00Z",
+                "version": 3,
+            },
+        }
+    ).encode()
+
+
 def median_per_call(fn: Callable[[], Any], calls: int, repeats: int) -> float:
     """Median seconds per call over ``repeats`` runs of ``calls`` calls (after a warm-up)."""
     for _ in range(max(10, calls // 20)):
@@ -207,21 +226,7 @@ def bench_webhooks(calls: int, repeats: int) -> list[tuple[str, float, float]]:
         return []
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     sk, pk = generate_ed25519_keypair()
-    body = json.dumps(
-        {
-            "id": "evt_1",
-            "type": "claim.paid",
-            "timestamp": "2026-11-25T00:00:00Z",
-            "data": {
-                "id": "clm_1",
-                "policy_id": "pol_1",
-                "status": "paid",
-                "amount": {"amount": 100, "currency": "CNY"},
-                "opened_at": "2026-11-25T00:00:00Z",
-                "version": 3,
-            },
-        }
-    ).encode()
+    body = claim_paid_body()
     ts = int(time.time())
     ours = Webhook(secret)
     headers = {
@@ -261,36 +266,20 @@ def bench_async_throughput(checkouts: int, repeats: int) -> list[tuple[str, floa
     """Checkouts (quote + bind) per second through AsyncClient vs raw httpx.AsyncClient, against
     the sandbox served by uvicorn on loopback, all ``checkouts`` in flight at once."""
     import asyncio
-    import socket
     import uuid
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "yangguang_sdk.sandbox", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
+    from tests.servers import served_sandbox
+
+    with served_sandbox() as base:
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
         async def ours() -> float:
             key = "yg_test_" + uuid.uuid4().hex
-            async with yg.AsyncClient(
-                api_key=key,
-                base_url=base,
-                max_retries=0,
-                http_client=httpx.AsyncClient(limits=limits, timeout=120),
-            ) as client:
+            pool = httpx.AsyncClient(limits=limits, timeout=120)  # the same pool settings as raw
+            async with (
+                pool,
+                yg.AsyncClient(api_key=key, base_url=base, max_retries=0, http_client=pool) as client,
+            ):
 
                 async def one(i: int) -> None:
                     q = await client.quotes.create(
@@ -325,9 +314,6 @@ def bench_async_throughput(checkouts: int, repeats: int) -> list[tuple[str, floa
         for _ in range(repeats):
             samples["raw httpx.AsyncClient"].append(asyncio.run(raw()))
             samples["yangguang AsyncClient"].append(asyncio.run(ours()))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     base_rate = statistics.median(samples["raw httpx.AsyncClient"])
     return [(n, statistics.median(v), statistics.median(v) / base_rate) for n, v in samples.items()]
 
@@ -367,21 +353,7 @@ def bench_handler(sizes: list[int]) -> list[tuple[str, float, float]]:
         out = []
         ts = int(time.time())
         for i in range(n):
-            body = json.dumps(
-                {
-                    "id": f"evt_{i}",
-                    "type": "claim.paid",
-                    "timestamp": "2026-11-25T00:00:00Z",
-                    "data": {
-                        "id": f"clm_{i}",
-                        "policy_id": "pol_1",
-                        "status": "paid",
-                        "amount": {"amount": 100, "currency": "CNY"},
-                        "opened_at": "2026-11-25T00:00:00Z",
-                        "version": 3,
-                    },
-                }
-            ).encode()
+            body = claim_paid_body(i)
             out.append(
                 (
                     body,

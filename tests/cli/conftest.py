@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import secrets
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.e2e.conftest import free_port, wait_for_port
+from tests.servers import free_port, start_server, stop_server
 from yangguang_sdk.cli import app
 from yangguang_sdk.webhooks import Webhook, WebhookVerificationError
 
@@ -32,27 +29,6 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-
-
-def start_server(args: list[str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        cwd=ROOT,
-    )
-    wait_for_port(port, proc)
-    return proc
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
-    proc.terminate()
-    try:
-        return proc.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.communicate()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.cli.conftest import ROOT, invoke, start_server, stop_server
-from tests.e2e.conftest import free_port
+from tests.servers import free_port
 from yangguang_sdk import __version__
 from yangguang_sdk.cli import main
 

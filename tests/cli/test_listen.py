@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.cli.conftest import Receiver, invoke
-from tests.e2e.conftest import free_port
+from tests.servers import free_port
 from yangguang_sdk import Client, _cli_listen
 
 

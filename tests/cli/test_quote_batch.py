@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.cli.conftest import ROOT, invoke
-from tests.e2e.conftest import free_port
+from tests.servers import free_port
 from yangguang_sdk import _cli_batch as batch
 from yangguang_sdk.types.identity import resident_id_problem, social_credit_code_problem
 

@@ -23,17 +23,15 @@ from typing import Any
 import httpx
 import pytest
 
-import yangguang_sdk as yg
 from yangguang_sdk import Client
 from yangguang_sdk.sandbox import Sandbox
-from yangguang_sdk.types import Policy
 from yangguang_sdk.webhooks import Inbox, MemoryInbox, SQLiteInbox, Webhook, WebhookHandler
 
+from ._scenario import all_event_ids, live_a_year
 from .conftest import START
 
 POLICIES = 2000 if os.environ.get("YANGGUANG_SOAK") == "1" else 200
 URL = "https://merchant.example/webhooks"
-FIRST_DUE = dt.date(2026, 12, 25)
 
 
 class Chaos(httpx.BaseTransport):
@@ -100,75 +98,6 @@ def receiver(
     handler.on("*")(ledger)
     chaos.inner = httpx.WSGITransport(app=handler.wsgi_app)
     return handler, ledger
-
-
-def live_a_year(sb: Sandbox, client: Client, policies: int, seed: int, *, on_month: Any = None) -> None:
-    """Bind ``policies`` loans and live through their year: most repay on time, some late (overdue,
-    then cured), some default (claim opened, approved, paid, recovered), some are cancelled in the
-    cooling-off period or settled early."""
-    rng = random.Random(seed)
-    book: list[tuple[Policy, str, int]] = []
-    for n in range(policies):
-        quote = client.quotes.create(
-            product="consumer_installment",
-            merchant_order_id=f"CHAOS-{n}",
-            borrower={
-                "type": "individual",
-                "name": "张三",
-                "id_number": "11010519491231002X",
-                "credit_score": rng.choice([650, 700, 720, 780]),
-            },
-            loan={
-                "principal": yg.Money.cny(f"{rng.randint(10, 300) * 100}.00"),
-                "term_months": rng.choice([3, 6, 12]),
-                "annual_rate": "0.12",
-                "first_due_date": FIRST_DUE.isoformat(),
-            },
-        )
-        behaviour = rng.choices(["pays", "late", "defaults", "cancels", "settles"], [80, 8, 6, 3, 3])[0]
-        book.append((client.policies.bind(quote_id=quote.id), behaviour, rng.randint(2, 3)))
-
-    client.test_clock.advance(days=5)
-    for policy, behaviour, _ in book:
-        if behaviour == "cancels":
-            client.policies.cancel(policy.id, reason="order_refunded")
-
-    for month in range(1, 13):
-        day = _add_months(FIRST_DUE, month - 1)
-        client.test_clock.advance(days=(day - sb.now.date()).days)
-        if on_month is not None:
-            on_month(month)
-        for policy, behaviour, stop in book:
-            lines = policy.installments
-            if month > len(lines) or behaviour == "cancels":
-                continue
-            if behaviour == "settles" and month == 3:
-                client.policies.settle(policy.id)
-                continue
-            if behaviour == "settles" and month > 3:
-                continue
-            if behaviour == "defaults" and month >= stop:
-                continue
-            if behaviour == "late" and month == 2:
-                continue  # installment 2 goes overdue; paid with installment 3
-            paying = [2, 3] if behaviour == "late" and month == 3 else [month]
-            for number in paying:
-                client.repayments.create(
-                    policy_id=policy.id,
-                    installment=number,
-                    amount=lines[number - 1].amount,
-                    paid_at=sb.now,
-                )
-    client.test_clock.advance(days=200)  # defaults, claims, recoveries, and the last retries
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month = day.month - 1 + months
-    return day.replace(year=day.year + month // 12, month=month % 12 + 1)
-
-
-def all_event_ids(client: Client, since: dt.datetime | None = None) -> list[str]:
-    return [e.id for e in client.events.list(created_gte=since, limit=100)]
 
 
 @pytest.mark.slow

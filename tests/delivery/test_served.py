@@ -4,30 +4,20 @@ in-process one without a transport, posting to a small stdlib HTTP receiver."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import yangguang_sdk as yg
+from tests.servers import free_port, served_sandbox
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.webhooks import Webhook
 
 from .conftest import BORROWER, START, bind
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class HookServer:
@@ -77,33 +67,9 @@ class HookServer:
 
 
 @pytest.fixture
-def served_realtime(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    with (tmp_path / "stderr.txt").open("wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "yangguang_sdk.sandbox", "--port", str(port), "--clock", "realtime"],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, "the served sandbox did not start"
-                    time.sleep(0.05)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+def served_realtime() -> Iterator[str]:
+    with served_sandbox("--clock", "realtime") as url:
+        yield url
 
 
 def test_a_served_sandbox_delivers_and_retries_over_loopback_on_its_own(served_realtime: str) -> None:

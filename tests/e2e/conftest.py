@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.servers import served_sandbox as served_sandbox_at
 from yangguang_sdk import Client
 from yangguang_sdk.sandbox import Sandbox
 
@@ -58,46 +54,9 @@ def client(sandbox: Sandbox) -> Iterator[Client]:
     c.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the sandbox server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("the sandbox server did not start listening in time")
-
-
 @pytest.fixture(scope="session")
 def served_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of ``python -m yangguang_sdk.sandbox`` on a free loopback port (SQLite-backed)."""
-    port = free_port()
     db: Path = tmp_path_factory.mktemp("served") / "sandbox.sqlite"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "yangguang_sdk.sandbox", "--port", str(port), "--db", str(db)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
+    with served_sandbox_at("--db", str(db)) as url:
+        yield url
