@@ -28,12 +28,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-import psycopg
-
 from yangguang_sdk.webhooks import PostgresInbox, Webhook, WebhookHandler
+
+if TYPE_CHECKING:
+    import psycopg
 
 CLOCK_HEADER = "x-chaos-clock"
 
@@ -44,7 +45,7 @@ class Server(ThreadingMixIn, WSGIServer):
 
 
 class QuietRequestHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -59,6 +60,8 @@ class Connections:
         try:
             conn = self.idle.get_nowait()
         except queue.Empty:
+            import psycopg
+
             conn = psycopg.connect(self.dsn, autocommit=True)
         conn.execute(query, params)
         self.idle.put(conn)

@@ -127,7 +127,7 @@ class _Invalid(SandboxError):
         super().__init__("invalid_parameter", message, param=param)
 
 
-def _tenant(authorization: Annotated[str | None, Header()] = None) -> str:
+async def _tenant(authorization: Annotated[str | None, Header()] = None) -> str:
     """The tenant is the API key: any well-formed yg_test_ key; live keys are refused."""
     if not authorization or not authorization.startswith("Bearer "):
         raise _Unauthorized("Send your key as 'Authorization: Bearer yg_test_...'.")
@@ -272,7 +272,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     @app.post(
         "/v1/quotes", response_model=None, responses={200: {"model": Quote}, **_ERRORS}, tags=["quotes"]
     )
-    def create_quote(
+    async def create_quote(
         params: QuoteCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Underwrite and price; the decision is approved, declined or referred."""
@@ -284,14 +284,14 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": Quote}, **_ERRORS},
         tags=["quotes"],
     )
-    def get_quote(tenant: Tenant, quote_id: QuoteId) -> JSONResponse:
+    async def get_quote(tenant: Tenant, quote_id: QuoteId) -> JSONResponse:
         return JSONResponse(engine.get_quote(tenant, quote_id))
 
     # -- policies --------------------------------------------------------------------------
     @app.post(
         "/v1/policies", response_model=None, responses={200: {"model": Policy}, **_ERRORS}, tags=["policies"]
     )
-    def bind_policy(
+    async def bind_policy(
         params: PolicyBindParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Bind an approved quote; 409 quote_expired, quote_not_bindable or quote_already_bound."""
@@ -303,7 +303,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": ListBody}, **_ERRORS},
         tags=["policies"],
     )
-    def list_policies(
+    async def list_policies(
         tenant: Tenant,
         status: Literal["active", "cancelled", "completed", "claimed"] | None = None,
         merchant_order_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -328,7 +328,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": Policy}, **_ERRORS},
         tags=["policies"],
     )
-    def get_policy(tenant: Tenant, policy_id: PolicyId) -> JSONResponse:
+    async def get_policy(tenant: Tenant, policy_id: PolicyId) -> JSONResponse:
         return JSONResponse(engine.get_policy(tenant, policy_id))
 
     @app.post(
@@ -337,7 +337,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": Policy}, **_ERRORS},
         tags=["policies"],
     )
-    def cancel_policy(
+    async def cancel_policy(
         tenant: Tenant,
         policy_id: PolicyId,
         params: PolicyCancelParams,
@@ -358,7 +358,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": Policy}, **_ERRORS},
         tags=["policies"],
     )
-    def settle_policy(
+    async def settle_policy(
         tenant: Tenant,
         policy_id: PolicyId,
         params: PolicySettleParams,
@@ -382,7 +382,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": Repayment}, **_ERRORS},
         tags=["repayments"],
     )
-    def create_repayment(
+    async def create_repayment(
         params: RepaymentCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Report an installment paid; a late one cures it."""
@@ -396,7 +396,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": ListBody}, **_ERRORS},
         tags=["repayments"],
     )
-    def list_repayments(
+    async def list_repayments(
         tenant: Tenant,
         policy_id: Annotated[str | None, Query(max_length=64)] = None,
         limit: Limit = 20,
@@ -410,7 +410,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     @app.get(
         "/v1/claims", response_model=None, responses={200: {"model": ListBody}, **_ERRORS}, tags=["claims"]
     )
-    def list_claims(
+    async def list_claims(
         tenant: Tenant,
         policy_id: Annotated[str | None, Query(max_length=64)] = None,
         status: Literal["open", "approved", "paid", "rejected"] | None = None,
@@ -429,14 +429,14 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": Claim}, **_ERRORS},
         tags=["claims"],
     )
-    def get_claim(tenant: Tenant, claim_id: ClaimId) -> JSONResponse:
+    async def get_claim(tenant: Tenant, claim_id: ClaimId) -> JSONResponse:
         return JSONResponse(engine.get_claim(tenant, claim_id))
 
     # -- events ----------------------------------------------------------------------------
     @app.get(
         "/v1/events", response_model=None, responses={200: {"model": ListBody}, **_ERRORS}, tags=["events"]
     )
-    def list_events(
+    async def list_events(
         tenant: Tenant,
         type: Annotated[str | None, Query(max_length=64)] = None,
         created_gte: dt.datetime | None = None,
@@ -459,7 +459,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"description": "An event"}, **_ERRORS},
         tags=["events"],
     )
-    def get_event(tenant: Tenant, event_id: EventId) -> JSONResponse:
+    async def get_event(tenant: Tenant, event_id: EventId) -> JSONResponse:
         return JSONResponse(engine.get_event(tenant, event_id))
 
     @app.post(
@@ -468,7 +468,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"description": "The event, scheduled for delivery again"}, **_ERRORS},
         tags=["events"],
     )
-    def redeliver_event(
+    async def redeliver_event(
         tenant: Tenant, event_id: EventId, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Send an event again, same id, to every enabled endpoint subscribed to its type."""
@@ -481,7 +481,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": WebhookEndpoint}, **_ERRORS},
         tags=["webhook_endpoints"],
     )
-    def create_webhook_endpoint(
+    async def create_webhook_endpoint(
         params: WebhookEndpointCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Register a URL for events (all when ``events`` is empty); ``secret`` is shown only now."""
@@ -493,7 +493,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": ListBody}, **_ERRORS},
         tags=["webhook_endpoints"],
     )
-    def list_webhook_endpoints(
+    async def list_webhook_endpoints(
         tenant: Tenant, limit: Limit = 20, starting_after: Cursor = None
     ) -> JSONResponse:
         return JSONResponse(webhooks.list_endpoints(tenant, limit=limit, starting_after=starting_after))
@@ -504,7 +504,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": WebhookEndpoint}, **_ERRORS},
         tags=["webhook_endpoints"],
     )
-    def get_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
+    async def get_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
         return JSONResponse(webhooks.get_endpoint(tenant, endpoint_id))
 
     @app.delete(
@@ -513,7 +513,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": WebhookEndpoint}, **_ERRORS},
         tags=["webhook_endpoints"],
     )
-    def delete_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
+    async def delete_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
         """Remove an endpoint (``deleted: true``); its pending retries are dropped."""
         return JSONResponse(webhooks.delete_endpoint(tenant, endpoint_id))
 
@@ -523,7 +523,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": WebhookEndpoint}, **_ERRORS},
         tags=["webhook_endpoints"],
     )
-    def rotate_webhook_secret(
+    async def rotate_webhook_secret(
         tenant: Tenant, endpoint_id: EndpointId, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """A new secret, shown only now; the old one keeps signing beside it for 24 clock-hours."""
@@ -535,7 +535,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": ListBody}, **_ERRORS},
         tags=["webhook_endpoints"],
     )
-    def list_delivery_attempts(
+    async def list_delivery_attempts(
         tenant: Tenant,
         endpoint_id: EndpointId,
         event_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -556,7 +556,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": TestClock}, **_ERRORS},
         tags=["test_clock"],
     )
-    def get_clock(tenant: Tenant) -> JSONResponse:
+    async def get_clock(tenant: Tenant) -> JSONResponse:
         return JSONResponse(engine.clock(tenant))
 
     @app.post(
@@ -565,7 +565,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         responses={200: {"model": TestClock}, **_ERRORS},
         tags=["test_clock"],
     )
-    def advance_clock(
+    async def advance_clock(
         params: ClockAdvanceParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Move the sandbox clock forward; every due transition runs in time order."""
