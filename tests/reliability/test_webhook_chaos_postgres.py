@@ -16,7 +16,9 @@ processes sharing one ``PostgresInbox``. Every event of the tenant is processed 
   secret, to a receiver; a sample is reconciled that way in any case (all must be duplicates).
 
 50 policies (about 500 events) under ``make test``; 2,000 (about 18,000 events) with
-``YANGGUANG_SOAK=1``.
+``YANGGUANG_SOAK=1``. Marked ``slow`` like the other chaos tests (``make test`` selects no marker,
+``make soak`` runs ``-m slow``) and ``postgres`` (``pg_dsn``: a throwaway cluster or
+``YANGGUANG_TEST_PG_DSN``; the test's tables get unique names and are dropped afterwards).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import random
 import select
@@ -354,6 +357,22 @@ def runs_in(dsn: str, runs_table: str) -> tuple[Counter[str], Counter[int], set[
     return Counter(r[0] for r in rows), Counter(r[2] for r in rows), {r[1] for r in rows}
 
 
+@pytest.fixture
+def quiet_harness_http() -> Iterator[None]:
+    """httpcore traces each request of the harness's own HTTP client (the chaos network and the
+    reconciliation job talking to the receivers) in about a dozen DEBUG records: at the full size
+    half a million records of noise, kept in memory by pytest. The SDK's loggers, httpx's and the
+    root logger stay at DEBUG under the secret guard."""
+    httpcore = logging.getLogger("httpcore")
+    level = httpcore.level
+    httpcore.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        httpcore.setLevel(level)
+
+
+@pytest.mark.usefixtures("quiet_harness_http")
 def test_a_year_of_chaotic_deliveries_to_four_receiver_processes_processes_every_event_exactly_once(
     pg_dsn: str, tmp_path: Path, secret_guard: SecretGuard
 ) -> None:
