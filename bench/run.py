@@ -117,6 +117,7 @@ def sandbox_bytes() -> tuple[bytes, bytes]:
 def bench_overhead(calls: int, repeats: int) -> list[tuple[str, float, float]]:
     quote_bytes, policy_bytes = sandbox_bytes()
     quote_id = json.loads(quote_bytes)["id"]
+    from yangguang_sdk.types import Quote, QuoteCreateParams
 
     def handler(request: httpx.Request) -> httpx.Response:
         body = policy_bytes if request.url.path.startswith("/v1/policies") else quote_bytes
@@ -133,6 +134,22 @@ def bench_overhead(calls: int, repeats: int) -> list[tuple[str, float, float]]:
         "raw httpx: post + .json() (quote)": lambda: raw.post(
             "/v1/quotes", json=RAW_BODY, headers=headers
         ).json(),
+        "raw httpx + QuoteCreateParams / Quote pydantic models (like for like)": lambda: (
+            Quote.model_validate_json(
+                raw.post(
+                    "/v1/quotes",
+                    content=QuoteCreateParams.model_validate(
+                        {
+                            "product": "consumer_installment",
+                            "merchant_order_id": "ORD-1",
+                            "borrower": BORROWER,
+                            "loan": LOAN,
+                        }
+                    ).model_dump_json(),
+                    headers={**headers, "Content-Type": "application/json"},
+                ).content
+            )
+        ),
         "yangguang Client.quotes.create": lambda: ours.quotes.create(
             product="consumer_installment", merchant_order_id="ORD-1", borrower=BORROWER, loan=LOAN
         ),
@@ -278,7 +295,9 @@ def bench_async_throughput(checkouts: int, repeats: int) -> list[tuple[str, floa
             pool = httpx.AsyncClient(limits=limits, timeout=120)  # the same pool settings as raw
             async with (
                 pool,
-                yg.AsyncClient(api_key=key, base_url=base, max_retries=0, http_client=pool) as client,
+                yg.AsyncClient(
+                    api_key=key, base_url=base, max_retries=0, http_client=pool, timeout=120, deadline=600
+                ) as client,
             ):
 
                 async def one(i: int) -> None:
