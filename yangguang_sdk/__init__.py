@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .errors import (
         APIConnectionError,
         APIError,
+        APIResponseValidationError,
         APIStatusError,
         APITimeoutError,
         AuthenticationError,
@@ -55,6 +56,7 @@ __all__ = [
     "APIError",
     "APIConnectionError",
     "APITimeoutError",
+    "APIResponseValidationError",
     "APIStatusError",
     "BadRequestError",
     "AuthenticationError",

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from . import errors
 from ._constants import (
@@ -421,7 +421,10 @@ class BaseClient(Generic[HttpxClientT]):
     def _parse(self, req: APIRequest[T], call: PreparedCall, response: httpx.Response) -> T:
         if response.status_code >= 400:
             raise self._status_error(call, response)
-        obj: Any = _loader(req.cast_to)[0](response.content)
+        try:
+            obj: Any = _loader(req.cast_to)[0](response.content)
+        except ValidationError as exc:
+            raise self._unreadable(call, response, exc) from None
         obj._last_response = self._response_info(call, response)
         return obj  # type: ignore[no-any-return]
 
@@ -430,14 +433,32 @@ class BaseClient(Generic[HttpxClientT]):
     ) -> dict[str, Any]:
         if response.status_code >= 400:
             raise self._status_error(call, response)
-        raw = response.json()
         load = _loader(item_type)[1]
-        return {
-            "data": [load(item) for item in raw.get("data", [])],
-            "has_more": bool(raw.get("has_more")),
-            "next_cursor": raw.get("next_cursor"),
-            "info": self._response_info(call, response),
-        }
+        try:
+            raw = response.json()
+            return {
+                "data": [load(item) for item in raw["data"]],
+                "has_more": bool(raw.get("has_more")),
+                "next_cursor": raw.get("next_cursor"),
+                "info": self._response_info(call, response),
+            }
+        except (ValidationError, ValueError, AttributeError, KeyError, TypeError) as exc:
+            raise self._unreadable(call, response, exc) from None
+
+    def _unreadable(
+        self, call: PreparedCall, response: httpx.Response, exc: Exception
+    ) -> errors.APIResponseValidationError:
+        where = ""
+        if isinstance(exc, ValidationError) and exc.errors():
+            where = " at " + ".".join(str(p) for p in exc.errors()[0]["loc"])
+        return errors.APIResponseValidationError(
+            f"The {response.status_code} answer to {call.request.method} {call.request.url.path} could not be "
+            f"read{where}: is base_url an insurer API of version {API_VERSION}?",
+            status_code=response.status_code,
+            request_id=response.headers.get("request-id"),
+            method=call.request.method,
+            url=str(call.request.url.copy_with(query=None)),
+        )
 
     def _status_error(self, call: PreparedCall, response: httpx.Response) -> errors.APIStatusError:
         fields = _error_fields(response)

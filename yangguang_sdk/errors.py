@@ -7,6 +7,7 @@
     └── APIError                        something went wrong talking to the insurer
         ├── APIConnectionError          no response: connection refused, reset, DNS, ...
         │   └── APITimeoutError         no response in time (per attempt or the call's deadline)
+        ├── APIResponseValidationError  a 2xx answer whose body is not what the API promises
         └── APIStatusError              the insurer answered 4xx / 5xx
             ├── BadRequestError             400  malformed request
             ├── AuthenticationError         401  missing, malformed or refused API key
@@ -33,6 +34,7 @@ __all__ = [
     "APIError",
     "APIConnectionError",
     "APITimeoutError",
+    "APIResponseValidationError",
     "APIStatusError",
     "BadRequestError",
     "AuthenticationError",
@@ -82,6 +84,15 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """No response in time, either for one attempt or for the whole call's deadline."""
+
+
+class APIResponseValidationError(APIError):
+    """A successful (2xx) answer whose body could not be read as the promised object."""
+
+    def __init__(self, message: str, *, status_code: int, request_id: str | None = None, **kw: Any) -> None:
+        self.status_code = status_code
+        self.request_id = request_id
+        super().__init__(message, **kw)
 
 
 class APIStatusError(APIError):

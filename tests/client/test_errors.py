@@ -190,3 +190,26 @@ def test_the_tree_drawn_in_the_errors_docstring_is_the_class_tree() -> None:
 )
 def test_status_error_class(code: int, error_code: str | None, cls: type[errors.APIStatusError]) -> None:
     assert errors.status_error_class(code, error_code) is cls
+
+
+def test_a_2xx_body_that_is_not_the_promised_object_raises_a_typed_error() -> None:
+    import httpx
+
+    import yangguang_sdk as yg
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"hello": "proxy page"}, headers={"request-id": "req_x"})
+
+    client = yg.Client(api_key="yg_test_abcd", base_url="http://x", transport=httpx.MockTransport(handler))
+    try:
+        client.quotes.retrieve("quo_1")
+    except yg.APIResponseValidationError as exc:
+        assert exc.status_code == 200 and exc.request_id == "req_x" and "could not be read" in str(exc)
+    else:
+        raise AssertionError("no error")
+    try:
+        list(client.policies.list())
+    except yg.APIResponseValidationError:
+        pass
+    else:
+        raise AssertionError("no error for a list either")
