@@ -42,7 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 soak: $(STAMP)
-	YANGGUANG_SOAK=1 $(BIN)/python -m pytest -q -m slow
+	YANGGUANG_SOAK=1 $(BIN)/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) site .mypy_cache .pytest_cache .ruff_cache
