@@ -7,6 +7,7 @@ parsing and error mapping live here, once. ``Client`` and ``AsyncClient`` in ``_
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import email.utils
 import functools
 import json
@@ -297,13 +298,13 @@ class BaseClient(Generic[HttpxClientT]):
 
     # -- retry decisions ---------------------------------------------------------------------
     def _should_retry_response(self, response: httpx.Response) -> bool:
+        status = response.status_code
+        if status < 400:
+            return False  # a success is never sent again, whatever its headers say
         override = response.headers.get("x-should-retry")
         if override == "true":
             return True
         if override == "false":
-            return False
-        status = response.status_code
-        if status < 400:
             return False
         if status in _RETRYABLE_STATUS or status >= 500:
             return True
@@ -338,9 +339,8 @@ class BaseClient(Generic[HttpxClientT]):
             return False
         if outcome.failed:
             exc = outcome.exception()
-            return exc is not None and self._should_retry_exception(exc)
-        response: httpx.Response = outcome.result()
-        return self._should_retry_response(response)
+            return exc is not None and self._retry_wanted(exc)
+        return self._retry_wanted(outcome.result())
 
     def _tenacity_wait(self, state: RetryCallState) -> float:
         outcome = state.outcome
@@ -522,6 +522,8 @@ def _retry_after(headers: httpx.Headers) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000" means UTC with no zone information
+        when = when.replace(tzinfo=dt.timezone.utc)
     return when.timestamp() - time.time()
 
 

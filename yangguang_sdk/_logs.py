@@ -8,7 +8,7 @@ import re
 
 from ._constants import LOG_ENV
 
-__all__ = ["logger", "redact", "setup_logging"]
+__all__ = ["logger", "get_logger", "redact", "setup_logging"]
 
 logger = logging.getLogger("yangguang_sdk")
 
@@ -74,3 +74,12 @@ def setup_logging() -> None:
         handler.addFilter(RedactingFilter())
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if level == "debug" else logging.INFO)
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A logger of the SDK's with the masking filter on it. A filter on ``yangguang_sdk`` does not
+    apply to records of its children, so every SDK logger gets its own."""
+    named = logging.getLogger(name)
+    if not any(isinstance(f, RedactingFilter) for f in named.filters):
+        named.addFilter(RedactingFilter())
+    return named

@@ -352,3 +352,27 @@ def test_events_list_resumes_after_a_given_event(client: Client) -> None:
     with pytest.raises(yg.ParameterError) as info:
         client.events.list(starting_after="pol_123")
     assert info.value.param == "starting_after"
+
+
+def test_an_unexpected_sandbox_failure_is_a_typed_500_not_a_raw_exception(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the sandbox")
+
+    monkeypatch.setattr(sandbox.engine, "get_quote", broken)
+    with sandbox.client(max_retries=0) as client, pytest.raises(yg.InternalServerError) as info:
+        client.quotes.retrieve("quo_abc")
+    assert info.value.status_code == 500 and info.value.code == "internal_error"
+    assert info.value.request_id and info.value.request_id.startswith("req_")
+
+
+def test_sdk_child_loggers_mask_personal_data(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from yangguang_sdk._logs import get_logger
+
+    with caplog.at_level(logging.INFO):
+        get_logger("yangguang_sdk.webhooks").info("phone 13800138000 id 11010519491231002X")
+    assert "13800138000" not in caplog.text and "11010519491231002X" not in caplog.text
+    assert "138****8000" in caplog.text

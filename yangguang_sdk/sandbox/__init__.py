@@ -14,7 +14,6 @@ Needs the ``sandbox`` extra (FastAPI). The SDK core never imports this package.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -161,7 +160,9 @@ class Sandbox:
                 try:
                     self.engine.run_due()
                 except Exception:  # pragma: no cover - logged, the next tick tries again
-                    logging.getLogger("yangguang_sdk.sandbox").exception("sandbox clock tick failed")
+                    from .._logs import get_logger
+
+                    get_logger("yangguang_sdk.sandbox").exception("sandbox clock tick failed")
 
         self._ticker = threading.Thread(target=tick, name="yangguang-sandbox-clock", daemon=True)
         self._ticker.start()

@@ -239,14 +239,13 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         return _error(exc.status_code, code, str(exc.detail), None, request.state.request_id)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover
-        return _error(
-            500,
-            "internal_error",
-            "The sandbox failed unexpectedly.",
-            None,
-            getattr(request.state, "request_id", ""),
-        )
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette answers this one outside every middleware, so the ids are set here too.
+        request_id = getattr(request.state, "request_id", None) or "req_" + secrets.token_hex(12)
+        response = _error(500, "internal_error", "The sandbox failed unexpectedly.", None, request_id)
+        response.headers["request-id"] = request_id
+        response.headers["yangguang-version"] = API_VERSION
+        return response
 
     def idempotent(
         tenant: str, key: str | None, fingerprint: str, op: Callable[[], dict[str, Any]]

@@ -39,7 +39,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import logging
 import math
 import threading
 from collections.abc import Mapping
@@ -49,6 +48,7 @@ from typing import Any
 import httpx
 import pydantic
 
+from .._logs import get_logger
 from .._version import __version__
 from ..types.event import EVENT_TYPES
 from ..types.webhook_endpoint import WebhookEndpointCreateParams
@@ -67,7 +67,7 @@ __all__ = [
     "USER_AGENT",
 ]
 
-logger = logging.getLogger("yangguang_sdk.sandbox.delivery")
+logger = get_logger("yangguang_sdk.sandbox.delivery")
 
 RETRY_SCHEDULE: tuple[dt.timedelta, ...] = (
     dt.timedelta(seconds=5),

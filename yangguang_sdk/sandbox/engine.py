@@ -66,7 +66,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -75,6 +74,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pydantic
 
+from .._logs import get_logger
 from ..types.event import EVENT_TYPES
 from ..types.identity import resident_id_problem, social_credit_code_problem
 from ..types.money import Money
@@ -89,7 +89,7 @@ from .store import MemoryStore, SQLiteStore, Store, Timer
 
 __all__ = ["Engine", "ACCOUNTS"]
 
-logger = logging.getLogger("yangguang_sdk.sandbox")
+logger = get_logger("yangguang_sdk.sandbox")
 
 ACCOUNTS = ("cash", "premium_income", "premium_refunds", "claims_paid", "recoveries")
 POLICY_STATUSES = ("active", "cancelled", "completed", "claimed")

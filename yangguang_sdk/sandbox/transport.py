@@ -8,6 +8,7 @@ through exactly the same HTTP layer as a served sandbox, minus the network.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -58,7 +59,7 @@ class SyncASGITransport(httpx.BaseTransport):
     """A sync httpx transport that calls an ASGI app in-process."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self._inner = httpx.ASGITransport(app=app)
+        self._inner = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         self._thread = _LoopThread()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -70,7 +71,7 @@ class SyncASGITransport(httpx.BaseTransport):
         timeout = (request.extensions.get("timeout") or {}).get("read")
         try:
             return future.result(timeout=timeout)
-        except TimeoutError:
+        except concurrent.futures.TimeoutError:  # the builtin TimeoutError only from 3.11
             future.cancel()
             raise httpx.ReadTimeout(
                 f"no response from the in-process app within {timeout} s", request=request
@@ -89,4 +90,5 @@ class SyncASGITransport(httpx.BaseTransport):
 
 def make_async_transport(app: ASGIApp) -> httpx.AsyncBaseTransport:
     """The async in-process transport for ``app``."""
-    return httpx.ASGITransport(app=app)
+    # An app failure answers 500, as a served sandbox would, instead of raising into the caller.
+    return httpx.ASGITransport(app=app, raise_app_exceptions=False)

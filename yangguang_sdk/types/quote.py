@@ -61,12 +61,6 @@ class Quote(APIObject):
     policy_id: str | None = None
 
 
-def _require_aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("must be timezone-aware (e.g. datetime.now(timezone.utc))")
-    return value
-
-
 class IndividualBorrower(RequestModel):
     """A person borrowing: consumer_installment and platform_loan."""
 

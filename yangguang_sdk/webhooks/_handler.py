@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._logs import RedactingFilter, get_logger
 from ..errors import ParameterError, WebhookVerificationError
 from ._inbox import Inbox, MemoryInbox
 from ._signing import Headers, Webhook
@@ -77,7 +78,9 @@ class WebhookHandler:
             raise ParameterError("must be a yangguang_sdk.webhooks.Webhook", param="webhook")
         self.webhook = webhook
         self.inbox: Inbox = inbox if inbox is not None else MemoryInbox()
-        self.logger = logger if logger is not None else logging.getLogger(LOGGER_NAME)
+        self.logger = logger if logger is not None else get_logger(LOGGER_NAME)
+        if not any(isinstance(f, RedactingFilter) for f in self.logger.filters):
+            self.logger.addFilter(RedactingFilter())
         self._functions: dict[str, Callable[[Event], Any]] = {}
 
     def __repr__(self) -> str:
