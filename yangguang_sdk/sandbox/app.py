@@ -94,6 +94,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _doc(model: type[BaseModel], tag: str) -> dict[str, Any]:
+    """The OpenAPI description every route shares: its 200 model, the error answers, its tag."""
+    return {"response_model": None, "responses": {200: {"model": model}, **_ERRORS}, "tags": [tag]}
+
+
 def _error(status: int, code: str, message: str, param: str | None, request_id: str) -> JSONResponse:
     body = {
         "error": {
@@ -268,40 +273,26 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         return value
 
     # -- quotes ----------------------------------------------------------------------------
-    @app.post(
-        "/v1/quotes", response_model=None, responses={200: {"model": Quote}, **_ERRORS}, tags=["quotes"]
-    )
+    @app.post("/v1/quotes", **_doc(Quote, "quotes"))
     async def create_quote(
         params: QuoteCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Underwrite and price; the decision is approved, declined or referred."""
         return idempotent(tenant, key, fingerprint, lambda: engine.create_quote(tenant, params))
 
-    @app.get(
-        "/v1/quotes/{quote_id}",
-        response_model=None,
-        responses={200: {"model": Quote}, **_ERRORS},
-        tags=["quotes"],
-    )
+    @app.get("/v1/quotes/{quote_id}", **_doc(Quote, "quotes"))
     async def get_quote(tenant: Tenant, quote_id: QuoteId) -> JSONResponse:
         return JSONResponse(engine.get_quote(tenant, quote_id))
 
     # -- policies --------------------------------------------------------------------------
-    @app.post(
-        "/v1/policies", response_model=None, responses={200: {"model": Policy}, **_ERRORS}, tags=["policies"]
-    )
+    @app.post("/v1/policies", **_doc(Policy, "policies"))
     async def bind_policy(
         params: PolicyBindParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Bind an approved quote; 409 quote_expired, quote_not_bindable or quote_already_bound."""
         return idempotent(tenant, key, fingerprint, lambda: engine.bind_policy(tenant, params.quote_id))
 
-    @app.get(
-        "/v1/policies",
-        response_model=None,
-        responses={200: {"model": ListBody}, **_ERRORS},
-        tags=["policies"],
-    )
+    @app.get("/v1/policies", **_doc(ListBody, "policies"))
     async def list_policies(
         tenant: Tenant,
         status: Literal["active", "cancelled", "completed", "claimed"] | None = None,
@@ -321,21 +312,11 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
             )
         )
 
-    @app.get(
-        "/v1/policies/{policy_id}",
-        response_model=None,
-        responses={200: {"model": Policy}, **_ERRORS},
-        tags=["policies"],
-    )
+    @app.get("/v1/policies/{policy_id}", **_doc(Policy, "policies"))
     async def get_policy(tenant: Tenant, policy_id: PolicyId) -> JSONResponse:
         return JSONResponse(engine.get_policy(tenant, policy_id))
 
-    @app.post(
-        "/v1/policies/{policy_id}/cancel",
-        response_model=None,
-        responses={200: {"model": Policy}, **_ERRORS},
-        tags=["policies"],
-    )
+    @app.post("/v1/policies/{policy_id}/cancel", **_doc(Policy, "policies"))
     async def cancel_policy(
         tenant: Tenant,
         policy_id: PolicyId,
@@ -351,12 +332,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
             lambda: engine.cancel_policy(tenant, policy_id, reason=params.reason, preview=params.preview),
         )
 
-    @app.post(
-        "/v1/policies/{policy_id}/settle",
-        response_model=None,
-        responses={200: {"model": Policy}, **_ERRORS},
-        tags=["policies"],
-    )
+    @app.post("/v1/policies/{policy_id}/settle", **_doc(Policy, "policies"))
     async def settle_policy(
         tenant: Tenant,
         policy_id: PolicyId,
@@ -375,12 +351,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         )
 
     # -- repayments ------------------------------------------------------------------------
-    @app.post(
-        "/v1/repayments",
-        response_model=None,
-        responses={200: {"model": Repayment}, **_ERRORS},
-        tags=["repayments"],
-    )
+    @app.post("/v1/repayments", **_doc(Repayment, "repayments"))
     async def create_repayment(
         params: RepaymentCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
@@ -389,12 +360,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
             raise _Invalid("Must be a timezone-aware ISO 8601 time.", "paid_at")
         return idempotent(tenant, key, fingerprint, lambda: engine.create_repayment(tenant, params))
 
-    @app.get(
-        "/v1/repayments",
-        response_model=None,
-        responses={200: {"model": ListBody}, **_ERRORS},
-        tags=["repayments"],
-    )
+    @app.get("/v1/repayments", **_doc(ListBody, "repayments"))
     async def list_repayments(
         tenant: Tenant,
         policy_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -406,9 +372,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         )
 
     # -- claims ----------------------------------------------------------------------------
-    @app.get(
-        "/v1/claims", response_model=None, responses={200: {"model": ListBody}, **_ERRORS}, tags=["claims"]
-    )
+    @app.get("/v1/claims", **_doc(ListBody, "claims"))
     async def list_claims(
         tenant: Tenant,
         policy_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -422,19 +386,12 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
             )
         )
 
-    @app.get(
-        "/v1/claims/{claim_id}",
-        response_model=None,
-        responses={200: {"model": Claim}, **_ERRORS},
-        tags=["claims"],
-    )
+    @app.get("/v1/claims/{claim_id}", **_doc(Claim, "claims"))
     async def get_claim(tenant: Tenant, claim_id: ClaimId) -> JSONResponse:
         return JSONResponse(engine.get_claim(tenant, claim_id))
 
     # -- events ----------------------------------------------------------------------------
-    @app.get(
-        "/v1/events", response_model=None, responses={200: {"model": ListBody}, **_ERRORS}, tags=["events"]
-    )
+    @app.get("/v1/events", **_doc(ListBody, "events"))
     async def list_events(
         tenant: Tenant,
         type: Annotated[str | None, Query(max_length=64)] = None,
@@ -474,53 +431,30 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         return idempotent(tenant, key, fingerprint, lambda: webhooks.redeliver(tenant, event_id))
 
     # -- webhook endpoints -----------------------------------------------------------------
-    @app.post(
-        "/v1/webhook_endpoints",
-        response_model=None,
-        responses={200: {"model": WebhookEndpoint}, **_ERRORS},
-        tags=["webhook_endpoints"],
-    )
+    @app.post("/v1/webhook_endpoints", **_doc(WebhookEndpoint, "webhook_endpoints"))
     async def create_webhook_endpoint(
         params: WebhookEndpointCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Register a URL for events (all when ``events`` is empty); ``secret`` is shown only now."""
         return idempotent(tenant, key, fingerprint, lambda: webhooks.create_endpoint(tenant, params))
 
-    @app.get(
-        "/v1/webhook_endpoints",
-        response_model=None,
-        responses={200: {"model": ListBody}, **_ERRORS},
-        tags=["webhook_endpoints"],
-    )
+    @app.get("/v1/webhook_endpoints", **_doc(ListBody, "webhook_endpoints"))
     async def list_webhook_endpoints(
         tenant: Tenant, limit: Limit = 20, starting_after: Cursor = None
     ) -> JSONResponse:
         return JSONResponse(webhooks.list_endpoints(tenant, limit=limit, starting_after=starting_after))
 
-    @app.get(
-        "/v1/webhook_endpoints/{endpoint_id}",
-        response_model=None,
-        responses={200: {"model": WebhookEndpoint}, **_ERRORS},
-        tags=["webhook_endpoints"],
-    )
+    @app.get("/v1/webhook_endpoints/{endpoint_id}", **_doc(WebhookEndpoint, "webhook_endpoints"))
     async def get_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
         return JSONResponse(webhooks.get_endpoint(tenant, endpoint_id))
 
-    @app.delete(
-        "/v1/webhook_endpoints/{endpoint_id}",
-        response_model=None,
-        responses={200: {"model": WebhookEndpoint}, **_ERRORS},
-        tags=["webhook_endpoints"],
-    )
+    @app.delete("/v1/webhook_endpoints/{endpoint_id}", **_doc(WebhookEndpoint, "webhook_endpoints"))
     async def delete_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
         """Remove an endpoint (``deleted: true``); its pending retries are dropped."""
         return JSONResponse(webhooks.delete_endpoint(tenant, endpoint_id))
 
     @app.post(
-        "/v1/webhook_endpoints/{endpoint_id}/rotate_secret",
-        response_model=None,
-        responses={200: {"model": WebhookEndpoint}, **_ERRORS},
-        tags=["webhook_endpoints"],
+        "/v1/webhook_endpoints/{endpoint_id}/rotate_secret", **_doc(WebhookEndpoint, "webhook_endpoints")
     )
     async def rotate_webhook_secret(
         tenant: Tenant, endpoint_id: EndpointId, fingerprint: Fingerprint, key: IdemKey = None
@@ -528,12 +462,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         """A new secret, shown only now; the old one keeps signing beside it for 24 clock-hours."""
         return idempotent(tenant, key, fingerprint, lambda: webhooks.rotate_secret(tenant, endpoint_id))
 
-    @app.get(
-        "/v1/webhook_endpoints/{endpoint_id}/attempts",
-        response_model=None,
-        responses={200: {"model": ListBody}, **_ERRORS},
-        tags=["webhook_endpoints"],
-    )
+    @app.get("/v1/webhook_endpoints/{endpoint_id}/attempts", **_doc(ListBody, "webhook_endpoints"))
     async def list_delivery_attempts(
         tenant: Tenant,
         endpoint_id: EndpointId,
@@ -549,21 +478,11 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         )
 
     # -- test clock ------------------------------------------------------------------------
-    @app.get(
-        "/v1/test_clock",
-        response_model=None,
-        responses={200: {"model": TestClock}, **_ERRORS},
-        tags=["test_clock"],
-    )
+    @app.get("/v1/test_clock", **_doc(TestClock, "test_clock"))
     async def get_clock(tenant: Tenant) -> JSONResponse:
         return JSONResponse(engine.clock(tenant))
 
-    @app.post(
-        "/v1/test_clock/advance",
-        response_model=None,
-        responses={200: {"model": TestClock}, **_ERRORS},
-        tags=["test_clock"],
-    )
+    @app.post("/v1/test_clock/advance", **_doc(TestClock, "test_clock"))
     async def advance_clock(
         params: ClockAdvanceParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
