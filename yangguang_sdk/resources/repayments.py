@@ -36,10 +36,6 @@ def create(
         RepaymentCreateParams,
         {"policy_id": policy_id, "installment": installment, "amount": amount, "paid_at": paid_at},
     )
-    if body.paid_at.tzinfo is None or body.paid_at.utcoffset() is None:  # a datetime or an ISO string
-        from ..errors import ParameterError
-
-        raise ParameterError("must be timezone-aware (e.g. datetime.now(timezone.utc))", param="paid_at")
     return APIRequest("POST", "/v1/repayments", Repayment, body=body, **options(opts))
 
 

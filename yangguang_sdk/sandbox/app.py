@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._constants import API_VERSION
@@ -267,11 +267,6 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
             response.headers["idempotent-replayed"] = "true"
         return response
 
-    def aware(value: dt.datetime | None, param: str) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise _Invalid("Must be a timezone-aware ISO 8601 time (e.g. 2026-11-25T00:00:00Z).", param)
-        return value
-
     # -- quotes ----------------------------------------------------------------------------
     @app.post("/v1/quotes", **_doc(Quote, "quotes"))
     async def create_quote(
@@ -297,7 +292,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         tenant: Tenant,
         status: Literal["active", "cancelled", "completed", "claimed"] | None = None,
         merchant_order_id: Annotated[str | None, Query(max_length=64)] = None,
-        created_gte: dt.datetime | None = None,
+        created_gte: AwareDatetime | None = None,
         limit: Limit = 20,
         starting_after: Cursor = None,
     ) -> JSONResponse:
@@ -306,7 +301,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
                 tenant,
                 status=status,
                 merchant_order_id=merchant_order_id,
-                created_gte=aware(created_gte, "created_gte"),
+                created_gte=created_gte,
                 limit=limit,
                 starting_after=starting_after,
             )
@@ -356,8 +351,6 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         params: RepaymentCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Report an installment paid; a late one cures it."""
-        if params.paid_at.tzinfo is None:
-            raise _Invalid("Must be a timezone-aware ISO 8601 time.", "paid_at")
         return idempotent(tenant, key, fingerprint, lambda: engine.create_repayment(tenant, params))
 
     @app.get("/v1/repayments", **_doc(ListBody, "repayments"))
@@ -395,7 +388,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     async def list_events(
         tenant: Tenant,
         type: Annotated[str | None, Query(max_length=64)] = None,
-        created_gte: dt.datetime | None = None,
+        created_gte: AwareDatetime | None = None,
         limit: Limit = 20,
         starting_after: Cursor = None,
     ) -> JSONResponse:
@@ -403,7 +396,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
             engine.list_events(
                 tenant,
                 type=type,
-                created_gte=aware(created_gte, "created_gte"),
+                created_gte=created_gte,
                 limit=limit,
                 starting_after=starting_after,
             )

@@ -905,8 +905,6 @@ class Engine:
                 f"(got {p.amount}).",
                 param="amount",
             )
-        if p.paid_at.tzinfo is None or p.paid_at.utcoffset() is None:
-            raise Invalid("invalid_request", "paid_at must be timezone-aware", param="paid_at")
         try:
             paid_at = format_ts(p.paid_at)
         except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC time

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from ._base import APIObject, RequestModel
 from .money import Money
@@ -80,4 +80,5 @@ class RepaymentCreateParams(RequestModel):
     policy_id: Annotated[str, Field(min_length=1, max_length=64)]
     installment: Annotated[int, Field(strict=True, ge=1, le=120)]
     amount: Money
-    paid_at: dt.datetime
+    paid_at: AwareDatetime
+    """When the borrower paid; naive times are refused wherever this model is validated."""
