@@ -18,6 +18,7 @@ from typing_extensions import ParamSpec
 from .._base_client import APIRequest, TimeoutTypes
 from ..errors import ParameterError
 from ..pagination import AsyncPaginator, SyncPage
+from ..types._base import error_param
 
 if TYPE_CHECKING:
     from .._client import AsyncClient, Client
@@ -119,7 +120,6 @@ def async_list(
 
 
 # -- argument checks shared by the builders ------------------------------------------------------
-_UNION_TAGS = {"individual", "enterprise"}
 
 
 def validate_params(model: type[M], data: Mapping[str, Any]) -> M:
@@ -133,7 +133,7 @@ def validate_params(model: type[M], data: Mapping[str, Any]) -> M:
         problems = exc.errors(include_input=False, include_url=False)
         # A misspelt required field is both unknown and missing: name the typo, not the missing one.
         first = next((e for e in problems if e["type"] == "extra_forbidden"), problems[0])
-        loc = [str(p) for p in first["loc"] if str(p) not in _UNION_TAGS and "[" not in str(p)]
+        param = error_param(first["loc"])
         message = first["msg"]
         if first["type"] == "extra_forbidden":
             siblings = [
@@ -150,7 +150,7 @@ def validate_params(model: type[M], data: Mapping[str, Any]) -> M:
         more = len(exc.errors()) - 1
         if more:
             message += f" (and {more} more problem{'s' if more > 1 else ''})"
-        raise ParameterError(message, param=".".join(loc) or None) from None
+        raise ParameterError(message, param=param) from None
 
 
 def path_id(value: object, param: str, prefix: str) -> str:

@@ -34,6 +34,7 @@ from ..types import (
     WebhookEndpoint,
     WebhookEndpointCreateParams,
 )
+from ..types._base import error_param
 from .delivery import DeliveryWorker
 from .engine import Engine
 from .errors import SandboxError
@@ -113,8 +114,8 @@ def _error(status: int, code: str, message: str, param: str | None, request_id: 
 
 
 def _param(loc: tuple[Any, ...] | list[Any]) -> str | None:
-    parts = [str(p) for p in loc[1:] if str(p) not in ("individual", "enterprise") and "[" not in str(p)]
-    return ".".join(parts) or (str(loc[0]) if loc else None)
+    """The field an error names, without FastAPI's leading ``body`` / ``query`` / ``header``."""
+    return error_param(list(loc[1:])) or (str(loc[0]) if loc else None)
 
 
 class _Unauthorized(SandboxError):

@@ -46,7 +46,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pydantic
 
 from .._logs import get_logger
 from .._version import __version__
@@ -55,7 +54,7 @@ from ..types.webhook_endpoint import WebhookEndpointCreateParams
 from ..webhooks import Webhook, generate_ed25519_keypair, generate_hmac_secret
 from .clock import format_ts, parse_ts
 from .engine import Engine
-from .errors import Invalid, NotFound, SandboxError
+from .errors import Invalid, NotFound, SandboxError, validated
 
 __all__ = [
     "ATTEMPT_HOOK",
@@ -182,7 +181,7 @@ class DeliveryWorker:
 
     def create_endpoint(self, tenant: str, params: WebhookEndpointCreateParams | Mapping[str, Any]) -> Json:
         """Register a URL; the answer carries ``secret``, shown this once."""
-        p = _coerce(params)
+        p = validated(WebhookEndpointCreateParams, params)
         unknown = [e for e in p.events if e not in EVENT_TYPES]
         if unknown:
             raise Invalid(
@@ -408,17 +407,6 @@ class DeliveryWorker:
         except Exception as exc:  # an in-process receiver that raised
             logger.warning("webhook receiver for %s raised %s", endpoint["id"], type(exc).__name__)
             return _Outcome(error=f"the receiver raised {type(exc).__name__}")
-
-
-def _coerce(params: WebhookEndpointCreateParams | Mapping[str, Any]) -> WebhookEndpointCreateParams:
-    if isinstance(params, WebhookEndpointCreateParams):
-        return params
-    try:
-        return WebhookEndpointCreateParams.model_validate(params)
-    except pydantic.ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        param = ".".join(str(part) for part in first["loc"] if not isinstance(part, int)) or None
-        raise Invalid("invalid_request", f"{param}: {first['msg']}", param=param) from None
 
 
 def _check_url(url: str) -> None:

@@ -72,8 +72,6 @@ from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import pydantic
-
 from .._logs import get_logger
 from ..types.event import EVENT_TYPES
 from ..types.identity import resident_id_problem, social_credit_code_problem
@@ -82,7 +80,7 @@ from ..types.policy import RepaymentCreateParams
 from ..types.quote import QuoteCreateParams
 from . import pricing
 from .clock import UTC, Clock, business_date, format_ts, from_micros, midnight, parse_ts, to_micros
-from .errors import Conflict, Invalid, NotFound, SandboxError
+from .errors import Conflict, Invalid, NotFound, SandboxError, validated
 from .ids import make_id
 from .products import PRICING, PRODUCTS
 from .store import MemoryStore, SQLiteStore, Store, Timer
@@ -516,7 +514,7 @@ class Engine:
     @_public
     def create_quote(self, tenant: str, params: QuoteCreateParams | Json) -> Json:
         """Underwrite and price a loan: decision approved, declined or referred (DESIGN §4)."""
-        p = _coerce(QuoteCreateParams, params)
+        p = validated(QuoteCreateParams, params)
         product = PRODUCTS[p.product]
         borrower = p.borrower
         if borrower.type != product.borrower_type:
@@ -874,7 +872,7 @@ class Engine:
     @_public
     def create_repayment(self, tenant: str, params: RepaymentCreateParams | Json) -> Json:
         """Report installment n paid. A late one cures the overdue status; the last one completes."""
-        p = _coerce(RepaymentCreateParams, params)
+        p = validated(RepaymentCreateParams, params)
         record = self._load("policies", tenant, p.policy_id, "policy", param="policy_id")
         if record["status"] != "active":
             raise Conflict(
@@ -1178,26 +1176,6 @@ class Engine:
                 "insurer_balance": balances["cash"],
             },
         }
-
-
-_M = TypeVar("_M", bound=pydantic.BaseModel)
-
-
-def _coerce(model: type[_M], params: _M | Json) -> _M:
-    """The request model from a model or a dict; validation errors become ``Invalid``."""
-    if isinstance(params, model):
-        return params
-    try:
-        return model.model_validate(params)
-    except pydantic.ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        loc = [str(part) for part in first["loc"]]
-        if loc[:1] == ["borrower"] and loc[1:2] in (["individual"], ["enterprise"]):
-            del loc[1]  # the tagged union's tag is not part of the field's name
-        param = ".".join(loc) or None
-        raise Invalid(
-            "invalid_request", f"{param}: {first['msg']}" if param else first["msg"], param=param
-        ) from None
 
 
 def _installment(line: pricing.ScheduleLine) -> Json:

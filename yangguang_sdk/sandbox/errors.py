@@ -12,9 +12,14 @@ phone numbers or API keys.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
-__all__ = ["SandboxError", "BadRequest", "NotFound", "Conflict", "Invalid"]
+import pydantic
+
+from ..types._base import error_param
+
+__all__ = ["SandboxError", "BadRequest", "NotFound", "Conflict", "Invalid", "validated"]
 
 
 class SandboxError(Exception):
@@ -69,3 +74,21 @@ class Invalid(SandboxError):
         super().__init__(code, message, param=param)
         if code == "idempotency_key_reused":
             self.type = "idempotency_error"
+
+
+_M = TypeVar("_M", bound=pydantic.BaseModel)
+
+
+def validated(model: type[_M], params: _M | Mapping[str, Any]) -> _M:
+    """The request model from a model or a plain dict; a validation error becomes ``Invalid``
+    naming the field (never repeating the value: it may be an ID number)."""
+    if isinstance(params, model):
+        return params
+    try:
+        return model.model_validate(params)
+    except pydantic.ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        param = error_param(first["loc"])
+        raise Invalid(
+            "invalid_request", f"{param}: {first['msg']}" if param else first["msg"], param=param
+        ) from None

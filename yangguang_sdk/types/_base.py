@@ -9,7 +9,16 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 if TYPE_CHECKING:
     from .._response import ResponseInfo
 
-__all__ = ["APIObject", "NestedObject", "RequestModel"]
+__all__ = ["APIObject", "NestedObject", "RequestModel", "error_param"]
+
+_UNION_TAGS = frozenset({"individual", "enterprise"})
+
+
+def error_param(loc: tuple[int | str, ...] | list[int | str]) -> str | None:
+    """The dotted field name of a pydantic error location: ``borrower.id_number``, not
+    ``borrower.individual.id_number`` (union tags and pydantic's function markers are dropped)."""
+    parts = [str(p) for p in loc if str(p) not in _UNION_TAGS and "[" not in str(p)]
+    return ".".join(parts) or None
 
 
 class NestedObject(BaseModel):
