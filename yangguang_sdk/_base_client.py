@@ -88,7 +88,6 @@ class APIRequest(Generic[T]):
     timeout: TimeoutTypes | NotGiven = NOT_GIVEN
     deadline: float | NotGiven = NOT_GIVEN
     extra_headers: Mapping[str, str] | None = None
-    paginated: bool = False
 
 
 @dataclass

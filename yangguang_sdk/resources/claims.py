@@ -38,7 +38,7 @@ def list_(
     if policy_id is not None:
         path_id(policy_id, "policy_id", "pol_")
     query = {"policy_id": policy_id, "status": status, "limit": page_limit(limit)}
-    return APIRequest("GET", "/v1/claims", Claim, query=query, paginated=True, **options(opts))
+    return APIRequest("GET", "/v1/claims", Claim, query=query, **options(opts))
 
 
 class Claims(SyncAPIResource):

@@ -48,7 +48,7 @@ def list_(
         "starting_after": starting_after,
         "limit": page_limit(limit),
     }
-    return APIRequest("GET", "/v1/events", Event, query=query, paginated=True, **options(opts))
+    return APIRequest("GET", "/v1/events", Event, query=query, **options(opts))
 
 
 def redeliver(event_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Event]:

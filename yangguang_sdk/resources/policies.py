@@ -56,7 +56,7 @@ def list_(
         "created_gte": aware(created_gte, "created_gte"),
         "limit": page_limit(limit),
     }
-    return APIRequest("GET", "/v1/policies", Policy, query=query, paginated=True, **options(opts))
+    return APIRequest("GET", "/v1/policies", Policy, query=query, **options(opts))
 
 
 def cancel(

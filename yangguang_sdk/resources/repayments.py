@@ -46,7 +46,7 @@ def list_(
     if policy_id is not None:
         path_id(policy_id, "policy_id", "pol_")
     query = {"policy_id": policy_id, "limit": page_limit(limit)}
-    return APIRequest("GET", "/v1/repayments", Repayment, query=query, paginated=True, **options(opts))
+    return APIRequest("GET", "/v1/repayments", Repayment, query=query, **options(opts))
 
 
 class Repayments(SyncAPIResource):

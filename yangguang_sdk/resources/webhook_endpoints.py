@@ -52,7 +52,6 @@ def list_(*, limit: int | None = None, **opts: Unpack[RequestOptions]) -> APIReq
         "/v1/webhook_endpoints",
         WebhookEndpoint,
         query={"limit": page_limit(limit)},
-        paginated=True,
         **options(opts),
     )
 
@@ -88,7 +87,6 @@ def attempts(
         f"/v1/webhook_endpoints/{eid}/attempts",
         DeliveryAttempt,
         query=query,
-        paginated=True,
         **options(opts),
     )
 

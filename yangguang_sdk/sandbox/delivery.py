@@ -93,9 +93,9 @@ ATTEMPT_HOOK = "webhook_attempt"
 _ENDPOINTS = "webhook_endpoints"
 _ATTEMPTS = "webhook_attempts"
 _RESPONSE_EXCERPT = 500
+"""Characters of a receiver's answer kept in the attempt record, for debugging."""
 _JOIN_MARGIN = 1.0
 """Seconds granted beyond the timeout to a transport that enforces the timeout itself."""
-"""Characters of a receiver's answer kept in the attempt record, for debugging."""
 
 Json = dict[str, Any]
 
