@@ -53,7 +53,7 @@ _GROUPS: dict[str, tuple[str, ...]] = {
 }
 _TAG_OF_TYPE = {t: group for group, types in _GROUPS.items() for t in types}
 EVENT_TYPES: tuple[str, ...] = tuple(_TAG_OF_TYPE)
-"""Every event type the insurer emits, in DESIGN order."""
+"""Every event type the insurer emits: DESIGN section 5's list plus ``repayment.created``."""
 
 
 class BaseEvent(APIObject):
