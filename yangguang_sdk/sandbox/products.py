@@ -1,8 +1,9 @@
-"""The sandbox insurer's products and pricing parameters, as data (DESIGN §4).
+"""The sandbox insurer's pricing parameters, as data (DESIGN §4).
 
-Everything the underwriting and pricing rules need to know about a product lives in ``PRODUCTS``;
-the rates and loadings shared by all products live in ``PRICING``. The engine and the pricing
-functions read these tables and hold no product knowledge of their own.
+The product table itself (``PRODUCTS``) lives in ``yangguang_sdk.types.products``, shared with the
+SDK and the CLI, and is re-exported here; the rates and loadings shared by all products live in
+``PRICING``. The engine and the pricing functions read these tables and hold no product knowledge
+of their own.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+
+from ..types.products import PRODUCTS, BorrowerType, Product
 
 __all__ = [
     "PD_TABLE",
@@ -19,82 +21,7 @@ __all__ = [
     "PricingParameters",
     "Product",
     "BorrowerType",
-    "get_product",
 ]
-
-BorrowerType = Literal["individual", "enterprise"]
-
-
-@dataclass(frozen=True)
-class Product:
-    """One insurance product: who may borrow, the loan limits and the claim terms."""
-
-    name: str
-    borrower_type: BorrowerType
-    min_term_months: int
-    max_term_months: int
-    min_principal: Decimal  # yuan, inclusive
-    max_principal: Decimal  # yuan, inclusive
-    cooling_off_days: int
-    waiting_period_days: int  # days from the earliest unpaid due date to the default (day D)
-    lgd: Decimal  # loss given default
-    deductible: Decimal  # share of every claim the lender keeps
-
-    def within_limits(self, principal: Decimal, term_months: int) -> bool:
-        """Whether a loan of ``principal`` yuan over ``term_months`` months fits this product."""
-        return (
-            self.min_principal <= principal <= self.max_principal
-            and self.min_term_months <= term_months <= self.max_term_months
-        )
-
-
-PRODUCTS: dict[str, Product] = {
-    p.name: p
-    for p in (
-        Product(
-            name="consumer_installment",
-            borrower_type="individual",
-            min_term_months=3,
-            max_term_months=36,
-            min_principal=Decimal("100"),
-            max_principal=Decimal("200000"),
-            cooling_off_days=15,
-            waiting_period_days=80,
-            lgd=Decimal("0.80"),
-            deductible=Decimal("0"),
-        ),
-        Product(
-            name="platform_loan",
-            borrower_type="individual",
-            min_term_months=3,
-            max_term_months=36,
-            min_principal=Decimal("500"),
-            max_principal=Decimal("200000"),
-            cooling_off_days=15,
-            waiting_period_days=80,
-            lgd=Decimal("0.80"),
-            deductible=Decimal("0"),
-        ),
-        Product(
-            name="sme_loan",
-            borrower_type="enterprise",
-            min_term_months=6,
-            max_term_months=36,
-            min_principal=Decimal("10000"),
-            max_principal=Decimal("1000000"),
-            cooling_off_days=0,
-            waiting_period_days=90,
-            lgd=Decimal("0.60"),
-            deductible=Decimal("0.10"),
-        ),
-    )
-}
-
-
-def get_product(name: str) -> Product:
-    """The product called ``name``; KeyError when there is none."""
-    return PRODUCTS[name]
-
 
 # Probability of a 90+ days default within two years by credit score: Federal Reserve, Report to
 # the Congress on Credit Scoring (2007), table 2. Rows are (lowest score of the band, PD).
