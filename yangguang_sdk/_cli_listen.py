@@ -12,7 +12,6 @@ The position is saved after every event, so a restart neither repeats nor loses 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -258,10 +257,7 @@ class Totals:
 def _fetch(client: Client, cursor: str | None) -> tuple[list[dict[str, Any]], bool]:
     """One page of ``client.events.list`` after ``cursor``, the events as the raw JSON objects the API
     sent (forwarded as they are, not re-serialised from models)."""
-    from .resources.events import list_ as list_events
-
-    request = dataclasses.replace(list_events(limit=PAGE_LIMIT), cast_to=dict[str, Any])
-    page = client._execute_page(request, cursor)
+    page = client.raw_page("/v1/events", query={"limit": PAGE_LIMIT}, starting_after=cursor)
     return list(page.data), page.has_more
 
 

@@ -217,6 +217,14 @@ class Client(BaseClient[httpx.Client]):
         fields = self._parse_page_data(req.cast_to, call, self._send_with_retries(call))
         return SyncPage(lambda c: self._execute_page(req, c), **fields)
 
+    def raw_page(
+        self, path: str, *, query: Mapping[str, Any] | None = None, starting_after: str | None = None
+    ) -> SyncPage[dict[str, Any]]:
+        """One page of the list at ``path`` (``"/v1/events"``) after the id ``starting_after``, its
+        items the JSON objects exactly as the API sent them (no models); ``next_page()`` follows it.
+        For tools that forward or store what the API said (``yangguang listen``)."""
+        return self._execute_page(APIRequest("GET", path, dict[str, Any], query=query), starting_after)
+
 
 class AsyncClient(BaseClient[httpx.AsyncClient]):
     """The asyncio client: the same resources as ``Client``, awaited; ``async for`` over lists."""
@@ -384,6 +392,13 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         call = self._prepare(self._page_request(req, cursor))
         fields = self._parse_page_data(req.cast_to, call, await self._send_with_retries(call))
         return AsyncPage(lambda c: self._execute_page(req, c), **fields)
+
+    async def raw_page(
+        self, path: str, *, query: Mapping[str, Any] | None = None, starting_after: str | None = None
+    ) -> AsyncPage[dict[str, Any]]:
+        """One page of the list at ``path`` (``"/v1/events"``) after the id ``starting_after``, its
+        items the JSON objects exactly as the API sent them (no models); ``next_page()`` follows it."""
+        return await self._execute_page(APIRequest("GET", path, dict[str, Any], query=query), starting_after)
 
     def _paginator(self, req: APIRequest[Any]) -> AsyncPaginator[Any]:
         return AsyncPaginator(lambda c: self._execute_page(req, c))
