@@ -20,7 +20,7 @@ from ..errors import ParameterError
 if TYPE_CHECKING:
     import sqlite3
 
-__all__ = ["DEFAULT_LEASE_SECONDS", "Inbox", "MemoryInbox", "SQLiteInbox"]
+__all__ = ["DEFAULT_LEASE_SECONDS", "Inbox", "MemoryInbox", "SQLiteInbox", "check_lease"]
 
 DEFAULT_LEASE_SECONDS = 60.0
 """How long a claim lasts without being completed or released; longer than your slowest function."""
@@ -47,7 +47,8 @@ class Inbox(Protocol):
         ...
 
 
-def _check_lease(lease_seconds: float) -> float:
+def check_lease(lease_seconds: float) -> float:
+    """``lease_seconds`` as a float, or ParameterError unless it is a positive number (every inbox)."""
     if (
         isinstance(lease_seconds, bool)
         or not isinstance(lease_seconds, (int, float))
@@ -64,7 +65,7 @@ class MemoryInbox:
     def __init__(
         self, lease_seconds: float = DEFAULT_LEASE_SECONDS, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.lease_seconds = _check_lease(lease_seconds)
+        self.lease_seconds = check_lease(lease_seconds)
         self._clock = clock
         self._lock = threading.Lock()
         self._done: set[str] = set()
@@ -148,7 +149,7 @@ class SQLiteInbox:
                 param="path",
             )
         self.path = path
-        self.lease_seconds = _check_lease(lease_seconds)
+        self.lease_seconds = check_lease(lease_seconds)
         self._timeout = timeout
         self._clock = clock
         self._tokens: dict[str, str] = {}

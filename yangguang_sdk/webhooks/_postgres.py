@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ParameterError
-from ._inbox import DEFAULT_LEASE_SECONDS, _check_lease
+from ._inbox import DEFAULT_LEASE_SECONDS, check_lease
 
 if TYPE_CHECKING:
     import psycopg
@@ -62,7 +62,7 @@ class PostgresInbox:
                 "must be a table name, optionally schema-qualified: [schema.]name", param="table"
             )
         self.dsn = dsn
-        self.lease_seconds = _check_lease(lease_seconds)
+        self.lease_seconds = check_lease(lease_seconds)
         self.table = table
         self._table_parts = tuple(parts)
         self._max_idle = max_idle
