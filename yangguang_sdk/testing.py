@@ -1,9 +1,9 @@
 """Test data for your own tests: valid resident ID numbers, credit codes, borrowers and loans.
 
 Every value passes the SDK's own checks (GB 11643 and GB 32100 check characters, real birth dates)
-and is made up: none belongs to a real person or company. Each maker takes ``rng``, a
+and is drawn at random, not taken from real people or companies. Each maker takes ``rng``, a
 ``random.Random`` to draw from or an int seed (default 0), so the same seed always gives the same
-data::
+data:
 
     >>> import random
     >>> from yangguang_sdk import testing

@@ -69,6 +69,11 @@ class _Timings:
     payment_days: int  # from D to the claim's payment (代偿)
     recovery_days: int  # from the payment to the recovery (追偿)
 
+    @property
+    def referral_wait_minutes(self) -> int:
+        """How far the trigger moves the clock for a referral: one minute past its decision."""
+        return self.referral_minutes + 1
+
     def days_after_due(self, milestone: str) -> int:
         return {
             _OVERDUE: 1,
@@ -106,7 +111,7 @@ class _Scenario:
     def description(self) -> str:
         t = _timings()
         return self.summary.format(
-            referral=t.referral_minutes + 1,
+            referral=t.referral_wait_minutes,
             default=t.default_days,
             approval=_more_days(t.approval_days),
             payment=_more_days(t.payment_days),
@@ -232,12 +237,12 @@ def run_trigger(client: Client, event_type: str, say: Callable[[str], None]) -> 
     premium = f", premium {quote.premium}" if quote.premium else ""
     say(f"  quote     {quote.id} {quote.decision}{premium} (order {order})")
     if referred:
-        minutes = _timings().referral_minutes
+        timings = _timings()
         _advance_to(
             client,
-            start + dt.timedelta(minutes=minutes + 1),
+            start + dt.timedelta(minutes=timings.referral_wait_minutes),
             say,
-            f"referrals are decided after {minutes} min",
+            f"referrals are decided after {timings.referral_minutes} min",
         )
     if _BIND in scenario.steps:
         if quote.decision != "approved":
