@@ -52,12 +52,13 @@ def test_no_private_name_of_another_module_is_used(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     reached = []
     for node in ast.walk(tree):
-        names = []
         if isinstance(node, ast.ImportFrom):
-            names = [alias.name for alias in node.names]
+            names = [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.Attribute) and not (
             isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
         ):
-            names = [node.attr]
-        reached += [f"line {node.lineno}: {n}" for n in names if n.startswith("_") and not n.endswith("__")]
+            names = [(node.lineno, node.attr)]
+        else:
+            continue
+        reached += [f"line {line}: {n}" for line, n in names if n.startswith("_") and not n.endswith("__")]
     assert reached == []
