@@ -10,8 +10,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.cli.conftest import ROOT, invoke, start_server, stop_server
-from tests.servers import free_port
+from tests.cli.conftest import ROOT, invoke
+from tests.servers import free_port, start_server, stop_server
 from yangguang_sdk import __version__
 from yangguang_sdk.cli import main
 

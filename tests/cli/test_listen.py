@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from tests.cli.conftest import Receiver, invoke
 from tests.servers import free_port
-from yangguang_sdk import Client, _cli_listen
+from yangguang_sdk import Client
+from yangguang_sdk.cli import listen as _cli_listen
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from tests.cli.conftest import ROOT, invoke
 from tests.servers import free_port
-from yangguang_sdk import _cli_batch as batch
+from yangguang_sdk.cli import batch
 from yangguang_sdk.types.identity import resident_id_problem, social_credit_code_problem
 
 EXAMPLE = ROOT / "examples" / "loans.csv"

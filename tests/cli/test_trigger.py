@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from tests.cli.conftest import invoke
 from yangguang_sdk import Client
-from yangguang_sdk._cli_trigger import TRIGGERS
+from yangguang_sdk.cli.trigger import TRIGGERS
 
 BRIEF = [
     "quote.decided",

@@ -4,6 +4,9 @@
     >>> sb = Sandbox()                 # in memory; Sandbox(db="sb.sqlite") persists
     >>> client = sb.client()           # a yangguang_sdk.Client wired to it, no network
 
+``serve(port=8765)`` serves one over HTTP instead (what ``python -m yangguang_sdk.sandbox`` and
+``yangguang sandbox serve`` run).
+
 Webhook deliveries go over real HTTP to each endpoint's URL, or through ``webhook_transport`` (a
 sync httpx transport, e.g. ``httpx.WSGITransport(app=handler.wsgi_app)``) to a receiver in the
 same process; see ``delivery.py``.
@@ -14,9 +17,10 @@ Needs the ``sandbox`` extra (FastAPI). The SDK core never imports this package.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
     from .._client import AsyncClient, Client
     from ..webhooks import Webhook
 
-__all__ = ["Sandbox", "Engine", "DEFAULT_API_KEY"]
+__all__ = ["Sandbox", "Engine", "DEFAULT_API_KEY", "serve"]
 
 DEFAULT_API_KEY = "yg_test_sandbox_merchant"
 """The key ``sb.client()`` uses when none is given; every distinct ``yg_test_`` key is its own tenant."""
@@ -185,3 +189,32 @@ class Sandbox:
 
     def __repr__(self) -> str:
         return f"Sandbox(now={self.engine.now().isoformat()})"
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    db: str | os.PathLike[str] | None = None,
+    clock: Literal["manual", "realtime"] = "manual",
+) -> None:
+    """Serve a sandbox over HTTP (uvicorn) until interrupted, then close it.
+
+    ``db``: None keeps the state in memory, a SQLite file path keeps it across restarts.
+    ``clock``: ``"manual"`` moves only by ``test_clock.advance``; ``"realtime"`` follows the wall
+    clock, and due transitions and webhook retries then run every quarter second without API calls.
+    Prints one line with the base URL and the test key first. Webhooks are delivered over HTTP to
+    each endpoint's URL. Needs uvicorn (the ``sandbox`` extra).
+    """
+    if clock not in ("manual", "realtime"):
+        raise ValueError(f"clock must be 'manual' or 'realtime', not {clock!r}")
+    import uvicorn
+
+    sb = Sandbox(db=None if db is None else os.fspath(db), realtime=clock == "realtime")
+    if clock == "realtime":
+        sb.start_ticking()  # transitions and webhook retries fall due without API calls
+    print(f"yangguang sandbox on http://{host}:{port}  (test key: {DEFAULT_API_KEY})", flush=True)
+    try:
+        uvicorn.run(sb.app, host=host, port=port, log_level="warning")
+    finally:
+        sb.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import DEFAULT_API_KEY, Sandbox
+from . import Sandbox, serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,16 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         sb.close()
         return 0
 
-    import uvicorn
-
-    sb = Sandbox(db=args.db, realtime=args.clock == "realtime")
-    if args.clock == "realtime":
-        sb.start_ticking()  # transitions and webhook retries fall due without API calls
-    print(f"yangguang sandbox on http://{args.host}:{args.port}  (test key: {DEFAULT_API_KEY})", flush=True)
-    try:
-        uvicorn.run(sb.app, host=args.host, port=args.port, log_level="warning")
-    finally:
-        sb.close()
+    serve(host=args.host, port=args.port, db=args.db, clock=args.clock)
     return 0
 
 

@@ -18,6 +18,8 @@ __all__ = [
     "ResidentIdNumber",
     "SocialCreditCode",
     "PhoneNumber",
+    "resident_id_check_character",
+    "social_credit_code_check_character",
     "resident_id_problem",
     "social_credit_code_problem",
     "mask",
@@ -36,6 +38,25 @@ def mask(value: str, keep_start: int = 6, keep_end: int = 4) -> str:
     return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
 
 
+def resident_id_check_character(first17: str) -> str:
+    """The 18th character (ISO 7064 MOD 11-2, ``0``-``9`` or ``X``) of the resident ID number that
+    begins with the 17 digits ``first17``; ValueError when they are not 17 ASCII digits."""
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValueError("a resident ID number begins with 17 digits")
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def social_credit_code_check_character(first17: str) -> str:
+    """The 18th character (GB 32100 MOD 31) of the unified social credit code that begins with
+    ``first17``; ValueError when they are not 17 characters of the code's upper-case alphabet."""
+    if len(first17) != 17 or any(c not in _USCC_ALPHABET for c in first17):
+        raise ValueError(
+            "a unified social credit code begins with 17 characters of 0-9 A-Y (no I, O, S, V, Z)"
+        )
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
 def resident_id_problem(value: str) -> str | None:
     """Why ``value`` is not a valid GB 11643 resident ID number, or None when it is."""
     if len(value) != 18:
@@ -47,8 +68,7 @@ def resident_id_problem(value: str) -> str | None:
         _dt.date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
     except ValueError:
         return "the birth date part is not a real date"
-    total = sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True))
-    if _ID_CHECK[total % 11] != check:
+    if resident_id_check_character(body) != check:
         return "the check character does not match (a typo?)"
     return None
 
@@ -60,8 +80,7 @@ def social_credit_code_problem(value: str) -> str | None:
         return "must be 18 characters"
     if any(c not in _USCC_ALPHABET for c in value):
         return "contains a character outside the code's alphabet (no I, O, S, V, Z)"
-    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(value[:17], _USCC_WEIGHTS, strict=True))
-    if _USCC_ALPHABET[(31 - total % 31) % 31] != value[17]:
+    if social_credit_code_check_character(value[:17]) != value[17]:
         return "the check character does not match (a typo?)"
     return None
 

@@ -7,6 +7,9 @@ development verifies it with ``Webhook(secret)`` exactly as it will verify the i
 Where it stands is kept in a state file (by default ``~/.config/yangguang/listen.json``): per base
 URL and API key *hash* (never the key), the signing secret and the id of the last event handled.
 The position is saved after every event, so a restart neither repeats nor loses one.
+
+The command (options, messages, exit codes) is ``listen`` at the end; the working parts above it
+take a client and callbacks, so they can be tested without a terminal.
 """
 
 from __future__ import annotations
@@ -21,18 +24,32 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
+import typer
 
-from ._cli_common import EXIT_ERROR, CLIError, one_line
-from ._version import __version__
-from .errors import APIConnectionError, APIStatusError, InternalServerError, RateLimitError
+from .._version import __version__
+from ..errors import APIConnectionError, APIStatusError, InternalServerError, RateLimitError
+from ._common import (
+    EXIT_ERROR,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    ApiKeyOption,
+    BaseUrlOption,
+    CLIError,
+    command,
+    make_client,
+    one_line,
+    resolve_credentials,
+)
 
 if TYPE_CHECKING:
-    from ._client import Client
+    from .. import Client
 
 __all__ = [
+    "listen",
+    "EPILOG",
     "STATE_ENV",
     "RETRY_DELAYS",
     "default_state_path",
@@ -132,7 +149,7 @@ class ListenState:
 
     def profile(self) -> dict[str, Any]:
         """This profile, created (with a new ``whsec_`` secret) on first use."""
-        from .webhooks import generate_hmac_secret
+        from ..webhooks import generate_hmac_secret
 
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with _locked(self.path):
@@ -201,7 +218,7 @@ class Forwarder:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        from .webhooks import Webhook
+        from ..webhooks import Webhook
 
         self.url = url
         self._webhook = Webhook(secret)
@@ -348,3 +365,137 @@ def _wait_out(
         warn(f"cannot list events ({one_line(exc)}); retrying until it answers")
     sleep(min(1.0 * 2**outage, 15.0))
     return outage + 1
+
+
+# -- the command -----------------------------------------------------------------------------------
+EPILOG = (
+    "Examples:\n\n"
+    "  yangguang listen --forward-to http://localhost:8000/webhooks\n"
+    "  yangguang listen -f http://localhost:8000/webhooks -e claim.paid,claim.opened\n"
+    "  # forward what is there now, then exit (scripts, tests)\n"
+    "  yangguang listen -f http://localhost:8000/webhooks --once\n"
+    "  # the secret alone, for your app's configuration\n"
+    "  yangguang listen --print-secret\n\n"
+    "Exit codes: 0 ok, 1 API or runtime error, 2 usage error, 3 partial failure."
+)
+
+
+def _event_types(text: str | None) -> frozenset[str] | None:
+    if not text:
+        return None
+    from ..types.event import EVENT_TYPES
+
+    wanted = frozenset(t.strip() for t in text.split(",") if t.strip())
+    unknown = sorted(wanted - set(EVENT_TYPES))
+    if unknown:
+        raise CLIError(
+            f"unknown event type(s) {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}", EXIT_USAGE
+        )
+    return wanted or None
+
+
+@command
+def listen(
+    forward_to: Annotated[
+        str | None,
+        typer.Option("--forward-to", "-f", metavar="URL", help="Your app's webhook URL."),
+    ] = None,
+    events: Annotated[
+        str | None,
+        typer.Option("--events", "-e", metavar="TYPES", help="Comma-separated event types (default: all)."),
+    ] = None,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            envvar=STATE_ENV,
+            show_envvar=True,
+            help="State file (default: ~/.config/yangguang/listen.json).",
+        ),
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Forward the events there are now, then exit.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.05, metavar="SECONDS", help="Seconds between polls of the event list.")
+    ] = 1.0,
+    skip_past: Annotated[
+        bool,
+        typer.Option(
+            "--skip-past", help="With no saved position, start after the newest event, not the oldest."
+        ),
+    ] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Forget the saved position first.")] = False,
+    print_secret: Annotated[
+        bool, typer.Option("--print-secret", help="Print the signing secret and exit.")
+    ] = False,
+) -> None:
+    """Forward the API's events to a local URL as signed webhooks (like `stripe listen`).
+
+    Follows the event list and POSTs each event to --forward-to as a Standard Webhooks delivery signed with a local whsec_ secret, printed at start: verify it in your app with Webhook(secret).
+
+    The secret and the position (the last event handled) are kept in a state file per base URL and API key hash (never the key), so a restart neither repeats nor loses an event. The first run starts from the oldest event (--skip-past: from the next one).
+
+    A failed forward (connection error or non-2xx answer) is retried 3 times, after 0.5, 1 and 2 s, then reported and passed over. One line per delivery: time, event type, event id, status.
+    """
+    creds = resolve_credentials(api_key, base_url)
+    wanted = _event_types(events)
+    if not print_secret:
+        if not forward_to:
+            raise CLIError("give --forward-to URL (your app's webhook endpoint)", EXIT_USAGE)
+        if not forward_to.startswith(("http://", "https://")):
+            raise CLIError(f"--forward-to must be an http:// or https:// URL, got {forward_to!r}", EXIT_USAGE)
+    store = ListenState(state or default_state_path(), creds.base_url, creds.api_key)
+    profile = store.profile()
+    secret: str = profile["secret"]
+    if print_secret:
+        typer.echo(secret)
+        return
+    assert forward_to is not None
+    client = make_client(creds)
+    say = typer.echo
+
+    def warn(text: str) -> None:
+        typer.echo(text, err=True)
+
+    cursor: str | None = None if reset else profile.get("last_event_id")
+    if reset:
+        store.save_position(None)
+    warn(f"Forwarding events from {creds.base_url} to {forward_to}" + ("" if once else " (Ctrl-C to stop)"))
+    warn(f"Webhook signing secret: {secret}  (kept in {store.path})")
+    if cursor is None and skip_past:
+        cursor, passed = skip_to_end(client, None)
+        store.save_position(cursor)
+        warn(f"Skipped {passed} past events; forwarding what comes next")
+    elif cursor is not None:
+        warn(f"Resuming after {cursor}")
+    else:
+        warn("Starting from the oldest event")
+    forwarder = Forwarder(forward_to, secret)
+    try:
+        totals = follow(
+            client,
+            store,
+            forwarder,
+            cursor=cursor,
+            wanted=wanted,
+            once=once,
+            interval=interval,
+            say=say,
+            warn=warn,
+        )
+    except KeyboardInterrupt:
+        warn("Stopped; the position is saved.")
+        return
+    finally:
+        forwarder.close()
+        client.close()
+    warn(
+        f"Forwarded {totals.forwarded} events, {totals.failed} failed"
+        + (f", {totals.skipped} not in --events" if totals.skipped else "")
+        + (f"; position saved after {totals.last_event_id}" if totals.last_event_id else "")
+    )
+    if totals.failed:
+        raise CLIError(f"{totals.failed} event(s) could not be forwarded (see the lines above)", EXIT_PARTIAL)

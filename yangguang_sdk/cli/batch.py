@@ -4,53 +4,69 @@ The input is read as a stream and at most ``concurrency`` rows are in flight, so
 whatever the file's size. Each result is appended to the output and flushed at once. A rerun with
 the same output file skips the rows already there; the idempotency key derived from each row makes
 a row that was in flight when the process died come back as the same quote, never a second one.
+
+The command (options, messages, exit codes) is ``quote_batch`` at the end.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import hashlib
 import json
 import os
-import random
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TextIO
 
-from ._cli_common import EXIT_ERROR, EXIT_USAGE, CLIError, one_line
-from .errors import (
+import typer
+
+from ..errors import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
     ParameterError,
     PermissionDeniedError,
 )
-from .types.money import Money
+from ._common import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    ApiKeyOption,
+    BaseUrlOption,
+    CLIError,
+    command,
+    one_line,
+    resolve_credentials,
+)
 
 if TYPE_CHECKING:
-    from ._client import AsyncClient
+    from .. import AsyncClient
+    from ..types.money import Money
 
 __all__ = [
     "INPUT_COLUMNS",
     "REQUIRED_COLUMNS",
     "OUTPUT_COLUMNS",
-    "PRODUCT_BORROWER",
     "BatchOptions",
     "BatchSummary",
     "RowError",
     "RowSet",
     "quote_request",
+    "input_row",
     "idempotency_key",
     "run_batch",
     "count_rows",
     "generate_loans",
     "make_progress",
+    "quote_batch",
+    "EPILOG",
 ]
 
 INPUT_COLUMNS = (
@@ -81,11 +97,6 @@ OUTPUT_COLUMNS = (
     "error_param",
     "error_message",
 )
-PRODUCT_BORROWER = {
-    "consumer_installment": "individual",
-    "platform_loan": "individual",
-    "sme_loan": "enterprise",
-}
 PLAIN_PROGRESS_EVERY = 5.0
 """Seconds between progress lines when stderr is not a terminal."""
 
@@ -122,13 +133,18 @@ def quote_request(row: dict[str | None, Any], default_product: str) -> dict[str,
     dates, rates and product names are checked by the SDK's own validation, which names the field.
     Messages never repeat an identity number or a phone number.
     """
+    from ..types.money import Money
+    from ..types.products import PRODUCTS
+
     if row.get(None):
         raise RowError(None, "the row has more cells than the header has columns")
     order = _cell(row, "merchant_order_id")
     if not order:
         raise RowError("merchant_order_id", "is required")
     product = _cell(row, "product") or default_product
-    kind = _cell(row, "borrower_type") or PRODUCT_BORROWER.get(product, "individual")
+    kind = _cell(row, "borrower_type") or (
+        PRODUCTS[product].borrower_type if product in PRODUCTS else "individual"
+    )
     name = _cell(row, "name")
     if not name:
         raise RowError("name", "is required")
@@ -179,6 +195,28 @@ def quote_request(row: dict[str | None, Any], default_product: str) -> dict[str,
             "first_due_date": first_due,
         },
     }
+
+
+def input_row(request: dict[str, Any]) -> list[str]:
+    """The CSV cells (``INPUT_COLUMNS``) of a ``client.quotes.create`` request: ``quote_request``
+    the other way round, for writing generated loans."""
+    borrower, loan = request["borrower"], request["loan"]
+    score = borrower.get("credit_score")
+    cells = {
+        "merchant_order_id": request["merchant_order_id"],
+        "product": request["product"],
+        "borrower_type": borrower["type"],
+        "name": borrower["name"],
+        "id_number": borrower.get("id_number", ""),
+        "uscc": borrower.get("uscc", ""),
+        "phone": borrower.get("phone", ""),
+        "credit_score": "" if score is None else str(score),
+        "principal": _money_text(loan["principal"]),
+        "term_months": str(loan["term_months"]),
+        "annual_rate": str(loan["annual_rate"]),
+        "first_due_date": str(loan["first_due_date"]),
+    }
+    return [cells[column] for column in INPUT_COLUMNS]
 
 
 def idempotency_key(row: dict[str | None, Any], default_product: str) -> str:
@@ -594,6 +632,8 @@ async def _pump(
     summary: BatchSummary,
     progress: Progress,
 ) -> None:
+    import asyncio  # here, not at the top: `yangguang --help` need not pay for it
+
     queue: asyncio.Queue[tuple[int, dict[str | None, Any]] | None] = asyncio.Queue(options.concurrency * 2)
     stop = asyncio.Event()
 
@@ -634,92 +674,6 @@ async def _pump(
 
 
 # -- generating portfolios ------------------------------------------------------------------------------
-_REGIONS = ("110105", "310104", "440305", "330106", "510107", "420106", "320102", "500103", "210202")
-_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-_GIVEN = (
-    "伟",
-    "芳",
-    "娜",
-    "敏",
-    "静",
-    "丽",
-    "强",
-    "磊",
-    "军",
-    "洋",
-    "勇",
-    "艳",
-    "杰",
-    "娟",
-    "涛",
-    "明",
-    "超",
-    "秀英",
-)
-_COMPANY = ("晨光", "恒信", "华联", "瑞丰", "新城", "安达", "宏远", "金桥", "长青", "东方")
-_TRADE = ("科技", "贸易", "物流", "餐饮", "制造", "电子商务")
-
-
-def _resident_id(rng: random.Random) -> str:
-    from .types.identity import _ID_CHECK, _ID_WEIGHTS
-
-    born = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(16_000))
-    body = f"{rng.choice(_REGIONS)}{born:%Y%m%d}{rng.randrange(1000):03d}"
-    return body + _ID_CHECK[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
-
-
-def _uscc(rng: random.Random) -> str:
-    from .types.identity import _USCC_ALPHABET, _USCC_WEIGHTS
-
-    body = "91" + rng.choice(_REGIONS) + "".join(rng.choice(_USCC_ALPHABET) for _ in range(9))
-    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(body, _USCC_WEIGHTS, strict=True))
-    return body + _USCC_ALPHABET[(31 - total % 31) % 31]
-
-
-def _generated_row(rng: random.Random, n: int, today: dt.date) -> list[str]:
-    first_due = (today + dt.timedelta(days=rng.randint(20, 60))).isoformat()
-    roll = rng.random()
-    score = "" if roll < 0.08 else str(rng.randint(480, 559) if roll < 0.2 else rng.randint(560, 850))
-    rate = rng.choice(("0", "0.06", "0.08", "0.12", "0.15", "0.18", "0.30"))
-    if rng.random() < 0.15:
-        principal = f"{rng.randint(10_000, 800_000)}.00"
-        term = rng.choice((6, 12, 24, 36))
-        name = f"{rng.choice(_COMPANY)}{rng.choice(_TRADE)}有限公司"
-        return [
-            f"GEN-{n:08d}",
-            "sme_loan",
-            "enterprise",
-            name,
-            "",
-            _uscc(rng),
-            "",
-            score,
-            principal,
-            str(term),
-            rate,
-            first_due,
-        ]
-    product = rng.choice(("consumer_installment", "platform_loan"))
-    principal = f"{rng.randint(500, 60_000)}.{rng.randrange(100):02d}"
-    term = rng.choice((3, 6, 12, 24, 36))
-    name = rng.choice(_SURNAMES) + rng.choice(_GIVEN)
-    phone = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
-    return [
-        f"GEN-{n:08d}",
-        product,
-        "individual",
-        name,
-        _resident_id(rng),
-        "",
-        phone,
-        score,
-        principal,
-        str(term),
-        rate,
-        first_due,
-    ]
-
-
 def generate_loans(
     path: Path,
     rows: int,
@@ -729,13 +683,146 @@ def generate_loans(
     on_row: Callable[[], None] | None = None,
 ) -> None:
     """Write ``rows`` valid loans (checksummed ID numbers and credit codes, first due dates 20-60
-    days after ``today``) to ``path``: a mix that quotes to approvals, declines and referrals."""
-    rng = random.Random(seed)
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+    days after ``today``) to ``path``: a mix that quotes to approvals, declines and referrals, made
+    by ``yangguang_sdk.testing.quote_requests``."""
+    from ..testing import quote_requests
+
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(INPUT_COLUMNS)
-        for n in range(1, rows + 1):
-            writer.writerow(_generated_row(rng, n, today))
+        for request in quote_requests(rows, seed=seed, today=today):
+            writer.writerow(input_row(request))
             if on_row is not None:
                 on_row()
+
+
+# -- the command -----------------------------------------------------------------------------------
+class ProductChoice(str, Enum):
+    consumer_installment = "consumer_installment"
+    platform_loan = "platform_loan"
+    sme_loan = "sme_loan"
+
+
+class ProgressMode(str, Enum):
+    auto = "auto"
+    bar = "bar"
+    plain = "plain"
+    none = "none"
+
+
+EPILOG = (
+    "Examples:\n\n"
+    "  # quote a portfolio; after a crash, the same command resumes\n"
+    "  yangguang quote-batch loans.csv -o decisions.csv --concurrency 64\n"
+    "  # against an in-process sandbox: no server, no key\n"
+    "  yangguang quote-batch loans.csv -o decisions.csv --sandbox\n"
+    "  # write 100,000 valid test loans\n"
+    "  yangguang quote-batch --generate 100000 -o loans.csv\n\n"
+    "Input columns: merchant_order_id, product, borrower_type, name, id_number, uscc, phone, credit_score, principal (yuan, e.g. 12999.00), term_months, annual_rate (e.g. 0.12), first_due_date (YYYY-MM-DD).\n\n"
+    "Output columns: row, merchant_order_id, decision (approved, declined, referred or error), premium, sum_insured, decline_reason, quote_id, expires_at, error_code, error_param, error_message.\n\n"
+    "Exit codes: 0 ok, 1 API or runtime error, 2 usage error, 3 some rows failed."
+)
+
+
+@command
+def quote_batch(
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", metavar="FILE", help="Decisions CSV (appended to: reruns resume)."),
+    ],
+    input_path: Annotated[
+        Path | None, typer.Argument(metavar="LOANS.csv", help="The portfolio, one loan per row.")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=1000, help="Quotes in flight at once.")
+    ] = 32,
+    product: Annotated[
+        ProductChoice, typer.Option(help="Product for rows whose product cell is empty.")
+    ] = ProductChoice.consumer_installment,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Quote against an in-process sandbox (no server, no key).")
+    ] = False,
+    sandbox_db: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="With --sandbox: keep its SQLite database here (default: a temporary file, deleted after).",
+        ),
+    ] = None,
+    progress: Annotated[
+        ProgressMode, typer.Option(help="auto: a bar on a terminal, a line every 5 s otherwise.")
+    ] = ProgressMode.auto,
+    generate: Annotated[
+        int | None,
+        typer.Option(min=1, metavar="N", help="Instead: write N valid generated loans to --output and exit."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed for --generate.")] = 0,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Quote every loan of a CSV portfolio, many at a time, into a decisions CSV.
+
+    Writes one line per input row: its row number, merchant_order_id, decision, premium, sum insured, decline reason and quote id, or the row's error code, column and message. Bad rows never stop the batch; it exits 3 when any row failed.
+
+    The input is streamed and each result flushed at once: rerun the same command after a crash or Ctrl-C and it skips the rows already in the output. Each row's idempotency key (batch-ORDER-DIGEST, from the row's cells) means a row is never quoted twice.
+    """
+    if generate is not None:
+        if input_path is not None:
+            raise CLIError(
+                "--generate writes a new portfolio to --output; do not give an input file too", EXIT_USAGE
+            )
+        generate_loans(output, generate, seed=seed)
+        typer.echo(f"wrote {generate} loans to {output}")
+        return
+    if input_path is None:
+        raise CLIError(
+            "give the portfolio file: yangguang quote-batch LOANS.csv -o decisions.csv", EXIT_USAGE
+        )
+    options = BatchOptions(input_path, output, concurrency, product.value)
+    if sandbox_db is not None and not sandbox:
+        raise CLIError("--sandbox-db goes with --sandbox", EXIT_USAGE)
+    creds = None if sandbox else resolve_credentials(api_key, base_url)
+    reporter = make_progress(progress.value)
+
+    async def run() -> BatchSummary:
+        import httpx
+
+        from .. import AsyncClient
+
+        if creds is None:
+            import tempfile
+
+            from ..sandbox import Sandbox
+
+            # SQLite, not memory: the sandbox keeps every quote, and memory must stay flat.
+            with tempfile.TemporaryDirectory(prefix="yangguang-batch-") as tmp:
+                db = str(sandbox_db) if sandbox_db is not None else str(Path(tmp) / "sandbox.sqlite")
+                with Sandbox(db=db) as sb:
+                    client = sb.async_client()
+                    try:
+                        return await run_batch(client, options, reporter)
+                    finally:
+                        await client.close()
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits) as http:
+            client = AsyncClient(api_key=creds.api_key, base_url=creds.base_url, http_client=http)
+            return await run_batch(client, options, reporter)
+
+    import asyncio
+
+    try:
+        summary = asyncio.run(run())
+    except KeyboardInterrupt:
+        raise CLIError(
+            f"interrupted; the rows done are in {output}: rerun the same command to resume", EXIT_INTERRUPTED
+        ) from None
+    typer.echo(summary.describe(output))
+    if summary.fatal is not None:
+        fatal = summary.fatal
+        code = fatal.code if isinstance(fatal, CLIError) else EXIT_ERROR
+        raise CLIError(f"stopped: {fatal}. Rerun the same command to resume.", code)
+    if summary.total_errors:
+        raise CLIError(
+            f"{summary.total_errors} row(s) failed; see error_code, error_param and error_message in {output}",
+            EXIT_PARTIAL,
+        )

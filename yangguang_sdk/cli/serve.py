@@ -1,0 +1,81 @@
+"""``yangguang sandbox serve``: the sandbox insurer over HTTP, through ``yangguang_sdk.sandbox.serve``
+(the same server as ``python -m yangguang_sdk.sandbox``), after a clear check that the port is free.
+"""
+
+from __future__ import annotations
+
+import socket
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .._constants import API_KEY_ENV, BASE_URL_ENV
+from ._common import EXIT_USAGE, CLIError, command
+
+__all__ = ["sandbox_app", "ClockMode", "sandbox_serve"]
+
+sandbox_app = typer.Typer(
+    help="Run the sandbox insurer.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class ClockMode(str, Enum):
+    manual = "manual"
+    realtime = "realtime"
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one clear line before uvicorn would fail with a log record."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise CLIError(f"cannot resolve --host {host!r}: {exc.strerror}", EXIT_USAGE) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CLIError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (another sandbox? pick another --port)"
+            ) from None
+
+
+@sandbox_app.command(
+    "serve",
+    epilog="Examples:\n\n"
+    "  yangguang sandbox serve\n"
+    "  yangguang sandbox serve --port 9000 --db sandbox.sqlite --clock realtime\n\n"
+    "Then: export YANGGUANG_BASE_URL=http://127.0.0.1:8765 YANGGUANG_API_KEY=yg_test_sandbox_merchant",
+)
+@command
+def sandbox_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8765,
+    db: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="SQLite file to keep the state in (default: memory).")
+    ] = None,
+    clock: Annotated[
+        ClockMode,
+        typer.Option(
+            help="manual: time moves only by test_clock.advance; realtime: it follows the wall clock."
+        ),
+    ] = ClockMode.manual,
+) -> None:
+    """Serve the sandbox insurer over HTTP and print its base URL and a test API key.
+
+    The same server as `python -m yangguang_sdk.sandbox`; any yg_test_ key works, each key is a tenant of its own. Stop it with Ctrl-C.
+    """
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise CLIError("the sandbox server needs its extra: pip install 'yangguang-sdk[sandbox]'") from None
+    _check_port_free(host, port)
+    from ..sandbox import DEFAULT_API_KEY, serve
+
+    typer.echo(f"export {BASE_URL_ENV}=http://{host}:{port} {API_KEY_ENV}={DEFAULT_API_KEY}")
+    serve(host=host, port=port, db=db, clock="realtime" if clock is ClockMode.realtime else "manual")
