@@ -1,9 +1,9 @@
 """The command line stands on public seams: ``sandbox.serve`` for both ways of serving, the product
-table for product facts, and no other module's private names."""
+table for product facts (``tests/test_private_names.py`` checks that no module, the CLI included,
+uses another module's private names)."""
 
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 from typing import Any
@@ -13,12 +13,10 @@ from typer.testing import CliRunner
 
 import yangguang_sdk.sandbox
 import yangguang_sdk.sandbox.__main__ as sandbox_main
-from tests.cli.conftest import ROOT, invoke
+from tests.cli.conftest import invoke
 from tests.servers import free_port
 from yangguang_sdk.cli import batch
 from yangguang_sdk.types.products import PRODUCTS
-
-CLI_FILES = sorted((ROOT / "yangguang_sdk" / "cli").glob("*.py")) + [ROOT / "yangguang_sdk" / "testing.py"]
 
 
 def test_both_command_lines_serve_through_sandbox_serve(
@@ -45,20 +43,3 @@ def test_sandbox_serve_refuses_an_unknown_clock() -> None:
 
 def test_quote_batch_offers_the_products_of_the_product_table() -> None:
     assert [choice.value for choice in batch.ProductChoice] == list(PRODUCTS)
-
-
-@pytest.mark.parametrize("path", CLI_FILES, ids=lambda p: p.name)
-def test_no_private_name_of_another_module_is_used(path: Path) -> None:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    reached = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            names = [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.Attribute) and not (
-            isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
-        ):
-            names = [(node.lineno, node.attr)]
-        else:
-            continue
-        reached += [f"line {line}: {n}" for line, n in names if n.startswith("_") and not n.endswith("__")]
-    assert reached == []
