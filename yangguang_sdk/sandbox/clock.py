@@ -22,13 +22,11 @@ __all__ = [
     "UTC",
     "Clock",
     "business_date",
-    "format_date",
     "format_ts",
     "from_micros",
     "midnight",
     "parse_ts",
     "to_micros",
-    "truncate_to_second",
 ]
 
 UTC = dt.timezone.utc
@@ -42,10 +40,6 @@ def format_ts(value: dt.datetime) -> str:
     if value.microsecond:
         text += f".{value.microsecond:06d}"
     return text + "Z"
-
-
-def format_date(value: dt.date) -> str:
-    return value.isoformat()
 
 
 def parse_ts(text: str) -> dt.datetime:
@@ -71,10 +65,6 @@ def business_date(value: dt.datetime) -> dt.date:
 def midnight(day: dt.date) -> dt.datetime:
     """00:00 UTC of ``day``: when transitions tied to that date fire."""
     return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def truncate_to_second(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(UTC).replace(microsecond=0)
 
 
 def _monotonic() -> float:
@@ -115,9 +105,3 @@ class Clock:
             raise ValueError("the clock only moves forward")
         self._base += delta
         return self.now()
-
-    def set_at_least(self, instant: dt.datetime) -> None:
-        """Move the clock forward to ``instant`` if it is behind it (used when reopening a store)."""
-        current = self.now()
-        if instant > current:
-            self._base += instant - current
