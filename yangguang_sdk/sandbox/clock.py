@@ -89,10 +89,6 @@ class Clock:
         self._monotonic = monotonic or (lambda: _monotonic())
         self._anchor = self._monotonic()
 
-    @property
-    def realtime(self) -> bool:
-        return self._realtime
-
     def now(self) -> dt.datetime:
         if not self._realtime:
             return self._base

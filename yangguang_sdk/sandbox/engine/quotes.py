@@ -124,7 +124,7 @@ class Quotes(Core):
                 credit_score_used=priced.score_used,
                 expected_losses=list(priced.expected_losses),
             )
-            self._put_quote(tenant, record)
+            stored = self._put_quote(tenant, record)
             if decision == "referred":
                 self._schedule(
                     tenant,
@@ -132,7 +132,7 @@ class Quotes(Core):
                     {"kind": "quote_decision", "quote": record.id},
                     ref=record.id,
                 )
-        return render(record)
+        return render(stored)
 
     @public
     def get_quote(self, tenant: str, quote_id: str) -> Json:
@@ -141,9 +141,12 @@ class Quotes(Core):
     def _load_quote(self, tenant: str, quote_id: object, param: str | None = None) -> QuoteRecord:
         return QuoteRecord.from_json(self._load("quotes", tenant, quote_id, "quote", param=param))
 
-    def _put_quote(self, tenant: str, record: QuoteRecord) -> None:
-        """Insert (stamped now, for ``created_gte``) or replace (keeping its place and stamp)."""
-        self._store.put("quotes", tenant, record.id, record.to_json(), ts=to_micros(self._current))
+    def _put_quote(self, tenant: str, record: QuoteRecord) -> Json:
+        """Insert (stamped now, for ``created_gte``) or replace (keeping its place and stamp); returns
+        the stored document."""
+        stored = record.to_json()
+        self._store.put("quotes", tenant, record.id, stored, ts=to_micros(self._current))
+        return stored
 
     def _on_quote_decision(self, tenant: str, data: Json) -> None:
         stored = self._store.get("quotes", tenant, data["quote"])
@@ -157,5 +160,4 @@ class Quotes(Core):
             record.decision, record.decline_reason = "declined", "referral_declined"
         record.decided_at = self._current
         record.version += 1
-        self._put_quote(tenant, record)
-        self._emit(tenant, "quote.decided", render(record))
+        self._emit(tenant, "quote.decided", render(self._put_quote(tenant, record)))

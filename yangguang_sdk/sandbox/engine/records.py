@@ -65,7 +65,7 @@ def _money_or_none(fen: int | None) -> Json | None:
     return None if fen is None else money(fen)
 
 
-@dataclass
+@dataclass(slots=True)
 class LineRecord:
     """One installment of a schedule (quote) or of a policy's loan."""
 
@@ -102,7 +102,7 @@ class LineRecord:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class LoanRecord:
     """The loan a quote prices."""
 
@@ -129,7 +129,7 @@ class LoanRecord:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class QuoteRecord:
     """An underwriting decision and its price; ``expected_losses`` (EL_t) stay internal."""
 
@@ -201,7 +201,7 @@ class QuoteRecord:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class PolicyRecord:
     """Cover in force (or ended) on one loan; ``expected_losses`` (EL_t, for refunds) stay internal."""
 
@@ -283,7 +283,7 @@ class PolicyRecord:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class ClaimRecord:
     """A claim opened on a default (day D): approved D + 1, paid D + 4, recovered 30 days later."""
 
@@ -335,7 +335,7 @@ class ClaimRecord:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class RepaymentRecord:
     """An installment the platform reported paid."""
 
@@ -360,7 +360,7 @@ class RepaymentRecord:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class EventRecord:
     """Something that happened, with the object as it was then (``data``, in its wire shape);
     ``extra`` adds top-level fields (the ``installment`` of an installment event)."""
@@ -382,7 +382,7 @@ class EventRecord:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class JournalEntry:
     """One balanced double entry: ``fen`` debited to ``debit`` and credited to ``credit``."""
 
