@@ -8,7 +8,6 @@ one place where the engine's error kinds become HTTP statuses and error types (`
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import secrets
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from ..types._validation import describe_validation_error
 from .delivery import DeliveryWorker
 from .engine import Engine
 from .errors import ErrorKind, SandboxError
-from .idempotency import Idempotency
+from .idempotency import Idempotency, request_fingerprint
 
 __all__ = ["create_app", "error_answer", "error_status", "SANDBOX_BASE_URL", "STATUS_BY_KIND"]
 
@@ -166,11 +165,7 @@ def _object_id(prefix: str) -> Any:
 
 
 async def _fingerprint(request: Request) -> str:
-    """What an idempotency key is bound to: the method, the path and the raw body."""
-    raw = await request.body()
-    return hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + raw
-    ).hexdigest()
+    return request_fingerprint(request.method, request.url.path, await request.body())
 
 
 Tenant = Annotated[str, Depends(_tenant)]

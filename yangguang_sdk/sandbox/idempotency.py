@@ -17,6 +17,7 @@ engine itself knows nothing of keys, statuses or fingerprints.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +26,7 @@ from .clock import format_ts, parse_ts
 from .engine import Engine
 from .errors import Conflict, Invalid, SandboxError
 
-__all__ = ["Idempotency", "KEY_TTL", "TABLE", "IN_PROGRESS"]
+__all__ = ["Idempotency", "KEY_TTL", "TABLE", "IN_PROGRESS", "request_fingerprint"]
 
 KEY_TTL = dt.timedelta(hours=24)
 """How long an answer is kept for its key (sandbox clock)."""
@@ -36,6 +37,11 @@ IN_PROGRESS = "idempotency_request_in_progress"
 Json = dict[str, Any]
 Answer = tuple[int, Json]
 """An HTTP status and a JSON body."""
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    """What an idempotency key is bound to: the method, the path and the raw body."""
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
 class Idempotency:
