@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from yangguang_sdk.sandbox.app import error_answer, error_status
 from yangguang_sdk.sandbox.engine import Engine
 from yangguang_sdk.sandbox.errors import Conflict, Invalid, NotFound
+from yangguang_sdk.sandbox.idempotency import Idempotency
 from yangguang_sdk.types import Policy, Quote, parse_event
 
 from .test_pricing import quote_params, ref_expected_losses
@@ -28,6 +30,12 @@ def engine() -> Iterator[Engine]:
     e = Engine(now=START)
     yield e
     e.close()
+
+
+@pytest.fixture
+def keys(engine: Engine) -> Idempotency:
+    """The app's HTTP idempotency over the engine (sandbox/idempotency.py)."""
+    return Idempotency(engine, error_answer)
 
 
 def bound_policy(engine: Engine, tenant: str = T, **kwargs: Any) -> dict[str, Any]:
@@ -131,7 +139,7 @@ def test_borrower_type_must_match_the_product(engine: Engine) -> None:
     params["borrower"] = quote_params()["borrower"]
     with pytest.raises(Invalid) as err:
         engine.create_quote(T, params)
-    assert (err.value.status, err.value.param) == (422, "borrower.type")
+    assert (error_status(err.value), err.value.param) == (422, "borrower.type")
     params = quote_params()
     params["borrower"] = quote_params(product="sme_loan")["borrower"]
     with pytest.raises(Invalid) as err:
@@ -145,7 +153,7 @@ def test_invalid_identity_is_rejected_without_echoing_it(engine: Engine) -> None
     with pytest.raises(Invalid) as err:
         engine.create_quote(T, params)
     assert err.value.param == "borrower.id_number"
-    assert "110105194912310021" not in str(err.value.body())
+    assert "110105194912310021" not in str(error_answer(err.value))
 
 
 def test_first_due_date_must_be_in_the_future(engine: Engine) -> None:
@@ -197,7 +205,7 @@ def test_bind_an_expired_quote_is_a_conflict(engine: Engine) -> None:
     engine.advance(T, dt.timedelta(minutes=30))
     with pytest.raises(Conflict) as err:
         engine.bind_policy(T, quote["id"])
-    assert (err.value.status, err.value.code) == (409, "quote_expired")
+    assert (error_status(err.value), err.value.code) == (409, "quote_expired")
 
 
 def test_bind_just_before_expiry_succeeds(engine: Engine) -> None:
@@ -235,7 +243,7 @@ def test_tenants_never_see_each_others_objects(engine: Engine) -> None:
     for call in calls:
         with pytest.raises(NotFound) as err:
             call()
-        assert (err.value.status, err.value.code) == (404, "resource_missing")
+        assert (error_status(err.value), err.value.code) == (404, "resource_missing")
     assert engine.list_policies(OTHER)["data"] == []
     assert engine.list_events(OTHER)["data"] == []
     assert engine.ledger(OTHER)["entries"] == []
@@ -392,62 +400,62 @@ def _bind_op(engine: Engine, quote_id: str) -> Any:
     return lambda: (200, engine.bind_policy(T, quote_id))
 
 
-def test_idempotent_replay_returns_the_stored_response(engine: Engine) -> None:
+def test_idempotent_replay_returns_the_stored_response(engine: Engine, keys: Idempotency) -> None:
     quote = engine.create_quote(T, quote_params())
-    status, body, replayed = engine.run_idempotent(T, "key-1", "fp-a", _bind_op(engine, quote["id"]))
+    status, body, replayed = keys.run(T, "key-1", "fp-a", _bind_op(engine, quote["id"]))
     assert (status, replayed) == (200, False)
-    again = engine.run_idempotent(T, "key-1", "fp-a", _bind_op(engine, quote["id"]))
+    again = keys.run(T, "key-1", "fp-a", _bind_op(engine, quote["id"]))
     assert again == (200, body, True)
     assert len(engine.list_policies(T)["data"]) == 1
 
 
-def test_idempotency_key_reused_with_another_body(engine: Engine) -> None:
+def test_idempotency_key_reused_with_another_body(engine: Engine, keys: Idempotency) -> None:
     quote = engine.create_quote(T, quote_params())
-    engine.run_idempotent(T, "key-1", "fp-a", _bind_op(engine, quote["id"]))
+    keys.run(T, "key-1", "fp-a", _bind_op(engine, quote["id"]))
     with pytest.raises(Invalid) as err:
-        engine.run_idempotent(T, "key-1", "fp-b", _bind_op(engine, quote["id"]))
-    assert (err.value.status, err.value.code, err.value.param) == (
+        keys.run(T, "key-1", "fp-b", _bind_op(engine, quote["id"]))
+    assert (error_status(err.value), err.value.code, err.value.param) == (
         422,
         "idempotency_key_reused",
         "Idempotency-Key",
     )
 
 
-def test_idempotency_keys_are_per_tenant_and_kept_24_hours(engine: Engine) -> None:
+def test_idempotency_keys_are_per_tenant_and_kept_24_hours(engine: Engine, keys: Idempotency) -> None:
     calls = []
 
     def op() -> tuple[int, dict[str, Any]]:
         calls.append(1)
         return 200, {"n": len(calls)}
 
-    engine.run_idempotent(T, "k", "fp", op)
-    assert engine.run_idempotent(OTHER, "k", "other-fp", op)[2] is False
+    keys.run(T, "k", "fp", op)
+    assert keys.run(OTHER, "k", "other-fp", op)[2] is False
     engine.advance(T, dt.timedelta(hours=23, minutes=59))
-    assert engine.run_idempotent(T, "k", "fp", op) == (200, {"n": 1}, True)
+    assert keys.run(T, "k", "fp", op) == (200, {"n": 1}, True)
     engine.advance(T, MINUTE)
-    assert engine.run_idempotent(T, "k", "fp-new", op) == (200, {"n": 3}, False)
+    assert keys.run(T, "k", "fp-new", op) == (200, {"n": 3}, False)
 
 
-def test_an_error_outcome_is_stored_and_replayed(engine: Engine) -> None:
+def test_an_error_outcome_is_stored_and_replayed(engine: Engine, keys: Idempotency) -> None:
     quote = engine.create_quote(T, quote_params(score=500))
     with pytest.raises(Conflict):
-        engine.run_idempotent(T, "k", "fp", _bind_op(engine, quote["id"]))
-    status, body, replayed = engine.run_idempotent(T, "k", "fp", lambda: pytest.fail("must not run again"))
+        keys.run(T, "k", "fp", _bind_op(engine, quote["id"]))
+    status, body, replayed = keys.run(T, "k", "fp", lambda: pytest.fail("must not run again"))
     assert (status, body["error"]["code"], replayed) == (409, "quote_not_bindable", True)
 
 
-def test_error_outcome_rolls_back_the_ops_writes(engine: Engine) -> None:
+def test_error_outcome_rolls_back_the_ops_writes(engine: Engine, keys: Idempotency) -> None:
     def op() -> tuple[int, dict[str, Any]]:
         engine.create_quote(T, quote_params())
         raise Conflict("something", "went wrong after a write")
 
     with pytest.raises(Conflict):
-        engine.run_idempotent(T, "k", "fp", op)
+        keys.run(T, "k", "fp", op)
     fresh = Engine(now=START)
     # the quote and its id were rolled back: the next quote gets the first id a fresh engine gives
     assert engine.create_quote(T, quote_params())["id"] == fresh.create_quote(T, quote_params())["id"]
     fresh.close()
-    assert engine.list_events(T)["data"] == [] and engine.run_idempotent(T, "k", "fp", op)[1:] == (
+    assert engine.list_events(T)["data"] == [] and keys.run(T, "k", "fp", op)[1:] == (
         {
             "error": {
                 "type": "conflict_error",
@@ -460,7 +468,7 @@ def test_error_outcome_rolls_back_the_ops_writes(engine: Engine) -> None:
     )
 
 
-def test_a_request_still_running_is_in_progress(engine: Engine) -> None:
+def test_a_request_still_running_is_in_progress(engine: Engine, keys: Idempotency) -> None:
     quote = engine.create_quote(T, quote_params())
     started, release = threading.Event(), threading.Event()
     results: list[Any] = []
@@ -470,20 +478,20 @@ def test_a_request_still_running_is_in_progress(engine: Engine) -> None:
         assert release.wait(10)
         return 200, engine.bind_policy(T, quote["id"])
 
-    worker = threading.Thread(target=lambda: results.append(engine.run_idempotent(T, "k", "fp", slow)))
+    worker = threading.Thread(target=lambda: results.append(keys.run(T, "k", "fp", slow)))
     worker.start()
     assert started.wait(10)
     with pytest.raises(Conflict) as err:
-        engine.run_idempotent(T, "k", "fp", slow)
-    assert (err.value.status, err.value.code) == (409, "idempotency_request_in_progress")
+        keys.run(T, "k", "fp", slow)
+    assert (error_status(err.value), err.value.code) == (409, "idempotency_request_in_progress")
     release.set()
     worker.join(10)
     [(status, body, replayed)] = results
     assert (status, replayed) == (200, False)
-    assert engine.run_idempotent(T, "k", "fp", slow) == (200, body, True)
+    assert keys.run(T, "k", "fp", slow) == (200, body, True)
 
 
-def test_fifty_threads_binding_one_quote_make_one_policy(engine: Engine) -> None:
+def test_fifty_threads_binding_one_quote_make_one_policy(engine: Engine, keys: Idempotency) -> None:
     quote = engine.create_quote(T, quote_params())
     barrier = threading.Barrier(50)
     outcomes: list[str] = []
@@ -492,7 +500,7 @@ def test_fifty_threads_binding_one_quote_make_one_policy(engine: Engine) -> None
     def bind(n: int) -> None:
         barrier.wait(10)
         try:
-            engine.run_idempotent(T, f"key-{n}", "fp", _bind_op(engine, quote["id"]))
+            keys.run(T, f"key-{n}", "fp", _bind_op(engine, quote["id"]))
             result = "bound"
         except Conflict as exc:
             result = exc.code

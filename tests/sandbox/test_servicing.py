@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from yangguang_sdk.sandbox import clock as clock_module
+from yangguang_sdk.sandbox.app import error_status
 from yangguang_sdk.sandbox.engine import Engine
 from yangguang_sdk.sandbox.errors import Conflict, Invalid
 from yangguang_sdk.types import Claim, Repayment, parse_event
@@ -79,7 +80,7 @@ def test_repayment_validation(engine: Engine) -> None:
     for change, code, param in cases:
         with pytest.raises(Invalid) as err:
             engine.create_repayment(T, {**base, **change})
-        assert (err.value.status, err.value.code, err.value.param) == (422, code, param)
+        assert (error_status(err.value), err.value.code, err.value.param) == (422, code, param)
     engine.create_repayment(T, base)
     with pytest.raises(Conflict) as conflict:
         engine.create_repayment(T, base)

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from yangguang_sdk.sandbox.app import error_answer
 from yangguang_sdk.sandbox.engine import Engine
+from yangguang_sdk.sandbox.idempotency import Idempotency
 from yangguang_sdk.sandbox.store import MemoryStore, SQLiteStore, Store, Timer
 
 from .test_engine import START, T, check_ledger
@@ -36,7 +38,7 @@ def scenario_part_one(engine: Engine) -> dict[str, Any]:
         },
     )
     engine.advance(T, 65 * DAY)  # 2027-03-16: installment 2 (due 03-15) is overdue
-    _, referred, _ = engine.run_idempotent(
+    _, referred, _ = Idempotency(engine, error_answer).run(
         T,
         "quote-2",
         "fp",
@@ -59,7 +61,9 @@ def snapshot(engine: Engine, ids: dict[str, Any]) -> dict[str, Any]:
 
 def scenario_part_two(engine: Engine, ids: dict[str, Any]) -> dict[str, Any]:
     """After the (re)open: the key replays, the referral decides, the default and claim follow."""
-    replay = engine.run_idempotent(T, "quote-2", "fp", lambda: pytest.fail("replayed, not run"))
+    replay = Idempotency(engine, error_answer).run(
+        T, "quote-2", "fp", lambda: pytest.fail("replayed, not run")
+    )
     engine.advance(T, dt.timedelta(minutes=30))
     engine.advance(T, 120 * DAY)
     new_quote = engine.create_quote(T, quote_params(first_due="2027-12-01"))

@@ -18,7 +18,7 @@ from typing_extensions import ParamSpec
 from .._base_client import APIRequest, TimeoutTypes
 from ..errors import ParameterError
 from ..pagination import AsyncPaginator, SyncPage
-from ..types._base import error_param
+from ..types._validation import describe_validation_error
 
 if TYPE_CHECKING:
     from .._client import AsyncClient, Client
@@ -130,27 +130,8 @@ def validate_params(model: type[M], data: Mapping[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = exc.errors(include_input=False, include_url=False)
-        # A misspelt required field is both unknown and missing: name the typo, not the missing one.
-        first = next((e for e in problems if e["type"] == "extra_forbidden"), problems[0])
-        param = error_param(first["loc"])
-        message = first["msg"]
-        if first["type"] == "extra_forbidden":
-            siblings = [
-                str(e["loc"][-1])
-                for e in problems
-                if e["type"] == "missing" and e["loc"][:-1] == first["loc"][:-1]
-            ]
-            import difflib  # only on the error path
-
-            close = difflib.get_close_matches(str(first["loc"][-1]), siblings, n=1)
-            message = f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field (a typo?)"
-        elif first["type"] == "missing":
-            message = "is required"
-        more = len(exc.errors()) - 1
-        if more:
-            message += f" (and {more} more problem{'s' if more > 1 else ''})"
-        raise ParameterError(message, param=param) from None
+        problem = describe_validation_error(exc)
+        raise ParameterError(problem.message, param=problem.param) from None
 
 
 def path_id(value: object, param: str, prefix: str) -> str:

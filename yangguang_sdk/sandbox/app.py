@@ -1,13 +1,13 @@
 """The sandbox's HTTP API (DESIGN section 3) as a FastAPI app over an ``Engine``.
 
 This module knows HTTP: auth, the error body, request ids, idempotency headers, pagination
-parameters. It knows nothing of pricing or policy rules; every decision is the engine's.
+parameters. It knows nothing of pricing or policy rules; every decision is the engine's. It is the
+one place where the engine's error kinds become HTTP statuses and error types (``error_answer``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import secrets
 from collections.abc import Callable
@@ -34,16 +34,19 @@ from ..types import (
     WebhookEndpoint,
     WebhookEndpointCreateParams,
 )
-from ..types._base import error_param
+from ..types._validation import describe_validation_error
 from .delivery import DeliveryWorker
 from .engine import Engine
-from .errors import SandboxError
+from .errors import ErrorKind, SandboxError
+from .idempotency import Idempotency, request_fingerprint
 
-__all__ = ["create_app", "SANDBOX_BASE_URL"]
+__all__ = ["create_app", "error_answer", "error_status", "SANDBOX_BASE_URL", "STATUS_BY_KIND"]
 
 SANDBOX_BASE_URL = "http://sandbox.yangguang.invalid"
 """The base URL in-process clients use; it never resolves, nothing goes on the network."""
 
+STATUS_BY_KIND: dict[ErrorKind, int] = {"not_found": 404, "conflict": 409, "invalid": 422}
+"""The HTTP status of each kind of engine error."""
 _TYPE_BY_STATUS = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -100,53 +103,58 @@ def _doc(model: type[BaseModel], tag: str) -> dict[str, Any]:
     return {"response_model": None, "responses": {200: {"model": model}, **_ERRORS}, "tags": [tag]}
 
 
-def _error(status: int, code: str, message: str, param: str | None, request_id: str) -> JSONResponse:
-    body = {
-        "error": {
-            "type": _TYPE_BY_STATUS.get(status, "api_error"),
-            "code": code,
-            "message": message,
-            "param": param,
-            "request_id": request_id,
-        }
+def _error_object(status: int, code: str, message: str, param: str | None) -> dict[str, Any]:
+    return {
+        "type": _TYPE_BY_STATUS.get(status, "api_error"),
+        "code": code,
+        "message": message,
+        "param": param,
     }
+
+
+def _error(status: int, code: str, message: str, param: str | None, request_id: str) -> JSONResponse:
+    body = {"error": {**_error_object(status, code, message, param), "request_id": request_id}}
     return JSONResponse(body, status_code=status)
 
 
-def _param(loc: tuple[Any, ...] | list[Any]) -> str | None:
-    """The field an error names, without FastAPI's leading ``body`` / ``query`` / ``header``."""
-    return error_param(list(loc[1:])) or (str(loc[0]) if loc else None)
+def error_status(exc: SandboxError) -> int:
+    """The HTTP status the API answers an engine error with."""
+    return STATUS_BY_KIND[exc.kind]
 
 
-class _Unauthorized(SandboxError):
-    status = 401
-    type = "authentication_error"
+def error_answer(exc: SandboxError) -> tuple[int, dict[str, Any]]:
+    """The status and body the API answers an engine error with, before the request id is added
+    (what an idempotent replay of that error answers)."""
+    status = error_status(exc)
+    return status, {"error": _error_object(status, exc.code, exc.message, exc.param)}
 
-    def __init__(self, message: str) -> None:
-        super().__init__("invalid_api_key", message)
+
+class _HTTPError(Exception):
+    """An error of the HTTP layer itself (authentication, a request the app refuses)."""
+
+    def __init__(self, status: int, code: str, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.param = status, code, message, param
 
 
-class _Invalid(SandboxError):
-    status = 422
-
-    def __init__(self, message: str, param: str) -> None:
-        super().__init__("invalid_parameter", message, param=param)
+def _unauthorized(message: str) -> _HTTPError:
+    return _HTTPError(401, "invalid_api_key", message)
 
 
 async def _tenant(authorization: Annotated[str | None, Header()] = None) -> str:
     """The tenant is the API key: any well-formed yg_test_ key; live keys are refused."""
     if not authorization or not authorization.startswith("Bearer "):
-        raise _Unauthorized("Send your key as 'Authorization: Bearer yg_test_...'.")
+        raise _unauthorized("Send your key as 'Authorization: Bearer yg_test_...'.")
     key = authorization[len("Bearer ") :].strip()
     if key.startswith("yg_live_"):
-        raise _Unauthorized("The sandbox accepts only test keys (yg_test_...), never live ones.")
+        raise _unauthorized("The sandbox accepts only test keys (yg_test_...), never live ones.")
     if (
         not key.startswith("yg_test_")
         or len(key) < 12
         or len(key) > 200
         or not key.replace("_", "").isalnum()
     ):
-        raise _Unauthorized(
+        raise _unauthorized(
             "Malformed API key: sandbox keys look like yg_test_ followed by letters and digits."
         )
     return key
@@ -157,11 +165,7 @@ def _object_id(prefix: str) -> Any:
 
 
 async def _fingerprint(request: Request) -> str:
-    """What an idempotency key is bound to: the method, the path and the raw body."""
-    raw = await request.body()
-    return hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + raw
-    ).hexdigest()
+    return request_fingerprint(request.method, request.url.path, await request.body())
 
 
 Tenant = Annotated[str, Depends(_tenant)]
@@ -205,6 +209,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     """The HTTP app serving ``engine``; ``delivery`` serves the webhook endpoints (by default a
     ``DeliveryWorker`` over real HTTP is attached to the engine)."""
     webhooks = delivery if delivery is not None else DeliveryWorker(engine)
+    keys = Idempotency(engine, error_answer)
     app = FastAPI(
         title="Yangguang credit insurance API (sandbox)",
         version=API_VERSION,
@@ -217,6 +222,10 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
 
     @app.exception_handler(SandboxError)
     async def sandbox_error(request: Request, exc: SandboxError) -> JSONResponse:
+        return _error(error_status(exc), exc.code, exc.message, exc.param, request.state.request_id)
+
+    @app.exception_handler(_HTTPError)
+    async def http_layer_error(request: Request, exc: _HTTPError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message, exc.param, request.state.request_id)
 
     @app.exception_handler(RequestValidationError)
@@ -231,13 +240,9 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
             return _error(
                 400, "invalid_body", "The body must be a JSON object.", None, request.state.request_id
             )
-        param = _param(tuple(first.get("loc", ())))
-        message = str(first.get("msg", "invalid value"))
-        if kind == "extra_forbidden":
-            message = "Unknown field (a typo?)."
-        elif kind == "missing":
-            message = "This field is required."
-        return _error(422, "invalid_parameter", message, param, request.state.request_id)
+        # The API names the missing field of a misspelt pair (the SDK names the typo before sending).
+        problem = describe_validation_error(exc.errors(), typo_first=False, skip=1)
+        return _error(422, "invalid_parameter", str(problem), problem.param, request.state.request_id)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -262,7 +267,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         def run() -> tuple[int, dict[str, Any]]:
             return 200, op()
 
-        status, body, replayed = engine.run_idempotent(tenant, key, fingerprint, run)
+        status, body, replayed = keys.run(tenant, key, fingerprint, run)
         response = JSONResponse(body, status_code=status)
         if replayed:
             response.headers["idempotent-replayed"] = "true"
@@ -483,7 +488,9 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         """Move the sandbox clock forward; every due transition runs in time order."""
         delta = dt.timedelta(days=params.days, hours=params.hours, minutes=params.minutes)
         if not delta:
-            raise _Invalid("Give days, hours or minutes greater than zero.", "days")
+            raise _HTTPError(
+                422, "invalid_parameter", "Give days, hours or minutes greater than zero.", "days"
+            )
         return idempotent(tenant, key, fingerprint, lambda: engine.advance(tenant, delta))
 
     app.state.engine = engine

@@ -22,13 +22,11 @@ __all__ = [
     "UTC",
     "Clock",
     "business_date",
-    "format_date",
     "format_ts",
     "from_micros",
     "midnight",
     "parse_ts",
     "to_micros",
-    "truncate_to_second",
 ]
 
 UTC = dt.timezone.utc
@@ -42,10 +40,6 @@ def format_ts(value: dt.datetime) -> str:
     if value.microsecond:
         text += f".{value.microsecond:06d}"
     return text + "Z"
-
-
-def format_date(value: dt.date) -> str:
-    return value.isoformat()
 
 
 def parse_ts(text: str) -> dt.datetime:
@@ -73,10 +67,6 @@ def midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def truncate_to_second(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(UTC).replace(microsecond=0)
-
-
 def _monotonic() -> float:
     """The machine's monotonic clock (a module function so tests can replace it)."""
     return time.monotonic()
@@ -99,10 +89,6 @@ class Clock:
         self._monotonic = monotonic or (lambda: _monotonic())
         self._anchor = self._monotonic()
 
-    @property
-    def realtime(self) -> bool:
-        return self._realtime
-
     def now(self) -> dt.datetime:
         if not self._realtime:
             return self._base
@@ -115,9 +101,3 @@ class Clock:
             raise ValueError("the clock only moves forward")
         self._base += delta
         return self.now()
-
-    def set_at_least(self, instant: dt.datetime) -> None:
-        """Move the clock forward to ``instant`` if it is behind it (used when reopening a store)."""
-        current = self.now()
-        if instant > current:
-            self._base += instant - current

@@ -53,7 +53,7 @@ from ..types.event import EVENT_TYPES
 from ..types.webhook_endpoint import WebhookEndpointCreateParams
 from ..webhooks import Webhook, generate_ed25519_keypair, generate_hmac_secret
 from .clock import format_ts, parse_ts
-from .engine import Engine
+from .engine import Engine, render
 from .errors import Invalid, NotFound, SandboxError, validated
 
 __all__ = [
@@ -110,11 +110,6 @@ class _Outcome:
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
-
-
-def _render(record: Mapping[str, Any]) -> Json:
-    """The wire view of an endpoint: internal keys (its signing keys) left out."""
-    return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
 def _new_key(signing: str) -> tuple[str, str]:
@@ -206,10 +201,10 @@ class DeliveryWorker:
                 "_keys": [{"key": key, "expires_at": None}],
             }
             self.engine.put_record(_ENDPOINTS, tenant, endpoint_id, record)
-        return {**_render(record), "secret": secret}
+        return {**render(record), "secret": secret}
 
     def get_endpoint(self, tenant: str, endpoint_id: str) -> Json:
-        return _render(self._load(tenant, endpoint_id))
+        return render(self._load(tenant, endpoint_id))
 
     def list_endpoints(self, tenant: str, *, limit: int = 20, starting_after: str | None = None) -> Json:
         return self.engine.list_records(_ENDPOINTS, tenant, limit=limit, starting_after=starting_after)
@@ -220,7 +215,7 @@ class DeliveryWorker:
             record = self._load(tenant, endpoint_id)
             self.engine.delete_record(_ENDPOINTS, tenant, endpoint_id)
             self.engine.cancel_hooks(tenant, endpoint_id)
-        return {**_render(record), "deleted": True}
+        return {**render(record), "deleted": True}
 
     def rotate_secret(self, tenant: str, endpoint_id: str) -> Json:
         """A new key (its secret shown this once); the current one signs beside it for 24 h."""
@@ -236,7 +231,7 @@ class DeliveryWorker:
             key, secret = _new_key(record["signing"])
             record["_keys"] = [{"key": key, "expires_at": None}, *kept]
             self.engine.put_record(_ENDPOINTS, tenant, endpoint_id, record)
-        return {**_render(record), "secret": secret}
+        return {**render(record), "secret": secret}
 
     def list_attempts(
         self,
@@ -360,7 +355,7 @@ class DeliveryWorker:
         self.engine.put_record(_ENDPOINTS, tenant, endpoint["id"], endpoint)
         self.engine.cancel_hooks(tenant, endpoint["id"])
         logger.warning("webhook endpoint %s disabled (%s)", endpoint["id"], reason)
-        self.engine.record_event(tenant, "webhook_endpoint.disabled", _render(endpoint))
+        self.engine.record_event(tenant, "webhook_endpoint.disabled", render(endpoint))
 
     def _send(self, endpoint: Json, event_id: str, body: bytes, now: dt.datetime) -> _Outcome:
         keys = tuple(

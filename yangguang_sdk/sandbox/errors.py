@@ -1,32 +1,32 @@
-"""Errors of the sandbox engine, each carrying the HTTP status and error code the app should answer.
+"""Errors of the sandbox engine: what went wrong in the domain, with no HTTP in them.
 
-    SandboxError        base: status, code, message, param; ``body()`` is the wire error object
-    ├── BadRequest      400  malformed input
-    ├── NotFound        404  resource_missing: no such object for this tenant
-    ├── Conflict        409  the object's state forbids it (quote_expired, policy_not_cancellable, ...)
-    └── Invalid         422  a field failed validation; ``param`` names it
+    SandboxError        base: kind, code, message, param
+    ├── NotFound        kind "not_found": no such object for this tenant (code resource_missing)
+    ├── Conflict        kind "conflict": the object's state forbids it (quote_expired, ...)
+    └── Invalid         kind "invalid": a field failed a rule; ``param`` names it
 
-The status is the only HTTP knowledge the engine has. Messages never contain identity numbers,
-phone numbers or API keys.
+Only ``app.py`` turns a kind into an HTTP status and an error type. Messages never contain
+identity numbers, phone numbers or API keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pydantic
 
-from ..types._base import error_param
+from ..types._validation import describe_validation_error
 
-__all__ = ["SandboxError", "BadRequest", "NotFound", "Conflict", "Invalid", "validated"]
+__all__ = ["SandboxError", "ErrorKind", "NotFound", "Conflict", "Invalid", "validated"]
+
+ErrorKind = Literal["not_found", "conflict", "invalid"]
 
 
 class SandboxError(Exception):
-    """An error the engine reports to the caller as an API error."""
+    """A domain error the engine reports to its caller."""
 
-    status: int = 400
-    type: str = "invalid_request_error"
+    kind: ErrorKind = "invalid"
 
     def __init__(self, code: str, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
@@ -34,61 +34,41 @@ class SandboxError(Exception):
         self.message = message
         self.param = param
 
-    def body(self) -> dict[str, Any]:
-        """``{"error": {"type", "code", "message", "param"}}``; the app adds the request id."""
-        return {"error": {"type": self.type, "code": self.code, "message": self.message, "param": self.param}}
-
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(status={self.status}, code={self.code!r}, message={self.message!r})"
-
-
-class BadRequest(SandboxError):
-    """400: the request cannot be understood."""
-
-    status = 400
+        return f"{type(self).__name__}(kind={self.kind!r}, code={self.code!r}, message={self.message!r})"
 
 
 class NotFound(SandboxError):
-    """404: no such object for this tenant (another tenant's objects are not found either)."""
+    """No such object for this tenant (another tenant's objects are not found either)."""
 
-    status = 404
-    type = "not_found_error"
+    kind = "not_found"
 
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__("resource_missing", message, param=param)
 
 
 class Conflict(SandboxError):
-    """409: the object's current state forbids the operation."""
+    """The object's current state forbids the operation."""
 
-    status = 409
-    type = "conflict_error"
+    kind = "conflict"
 
 
 class Invalid(SandboxError):
-    """422: a field failed validation; ``param`` names it (``borrower.type``, ``amount``, ...)."""
+    """A field failed a rule; ``param`` names it (``borrower.type``, ``amount``, ...)."""
 
-    status = 422
-
-    def __init__(self, code: str, message: str, *, param: str | None = None) -> None:
-        super().__init__(code, message, param=param)
-        if code == "idempotency_key_reused":
-            self.type = "idempotency_error"
+    kind = "invalid"
 
 
 _M = TypeVar("_M", bound=pydantic.BaseModel)
 
 
 def validated(model: type[_M], params: _M | Mapping[str, Any]) -> _M:
-    """The request model from a model or a plain dict; a validation error becomes ``Invalid``
-    naming the field (never repeating the value: it may be an ID number)."""
+    """The request model itself, or one validated from a plain dict (for Python callers of the
+    engine; the app hands it models). A validation error becomes ``Invalid`` naming the field."""
     if isinstance(params, model):
         return params
     try:
         return model.model_validate(params)
     except pydantic.ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        param = error_param(first["loc"])
-        raise Invalid(
-            "invalid_request", f"{param}: {first['msg']}" if param else first["msg"], param=param
-        ) from None
+        problem = describe_validation_error(exc)
+        raise Invalid("invalid_request", str(problem), param=problem.param) from None

@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-__all__ = ["PREFIXES", "make_id"]
-
-PREFIXES = frozenset({"quo", "pol", "rep", "clm", "evt", "jnl"})
+__all__ = ["make_id"]
 
 
 def make_id(prefix: str, tenant: str, n: int) -> str:

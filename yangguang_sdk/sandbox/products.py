@@ -53,7 +53,6 @@ class PricingParameters:
     claim_approval_delay: dt.timedelta = dt.timedelta(days=1)  # D + 1
     claim_payment_delay: dt.timedelta = dt.timedelta(days=4)  # D + 4
     recovery_delay: dt.timedelta = dt.timedelta(days=30)  # after the claim payment
-    idempotency_ttl: dt.timedelta = dt.timedelta(hours=24)
 
     @property
     def premium_divisor(self) -> Decimal:

@@ -1,0 +1,226 @@
+"""Policies: bind, read, list, cancel and settle (DESIGN §4).
+
+Binding an approved, unexpired quote makes an active policy whose premium is due to the insurer and
+schedules each installment's overdue check. Cancelling refunds the whole premium within the
+cooling-off period, else the exposure-weighted unearned premium; settling (提前结清) always refunds
+the unearned premium. Neither is possible while an installment is overdue or a claim exists (409).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from .. import pricing
+from ..clock import business_date, format_ts, midnight, to_micros
+from ..errors import Conflict, Invalid
+from ..products import PRODUCTS
+from ._core import public
+from .ledger import Ledger
+from .quotes import Quotes
+from .records import Json, PolicyRecord, PolicyStatus, money
+from .render import render
+
+__all__ = ["Policies", "POLICY_STATUSES"]
+
+POLICY_STATUSES: tuple[PolicyStatus, ...] = ("active", "cancelled", "completed", "claimed")
+
+
+class Policies(Quotes, Ledger):
+    """The policy lifecycle up to servicing."""
+
+    @public
+    def bind_policy(self, tenant: str, quote_id: str) -> Json:
+        """Bind an approved, unexpired quote: the policy is active and its premium is due to us."""
+        quote = self._load_quote(tenant, quote_id, param="quote_id")
+        if quote.policy_id is not None:
+            raise Conflict(
+                "quote_already_bound", f"Quote {quote_id} is already bound to policy {quote.policy_id}."
+            )
+        if quote.decision == "referred":
+            raise Conflict(
+                "quote_not_bindable",
+                f"Quote {quote_id} is referred and not decided yet; bind it once approved.",
+            )
+        if quote.decision != "approved":
+            raise Conflict(
+                "quote_not_bindable",
+                f"Quote {quote_id} was declined ({quote.decline_reason}) and cannot be bound.",
+            )
+        assert quote.expires_at is not None and quote.premium is not None  # approved
+        if self._current >= quote.expires_at:
+            raise Conflict(
+                "quote_expired",
+                f"Quote {quote_id} expired at {format_ts(quote.expires_at)}; create a new quote.",
+            )
+        product = PRODUCTS[quote.product]
+        now = self._current
+        with self._txn():
+            record = PolicyRecord(
+                id=self._new_id(tenant, "pol"),
+                quote_id=quote_id,
+                merchant_order_id=quote.merchant_order_id,
+                product=product.name,
+                premium=quote.premium,
+                sum_insured=quote.sum_insured,
+                bound_at=now,
+                created_at=now,
+                cooling_off_until=self._today() + dt.timedelta(days=product.cooling_off_days),
+                installments=[dataclasses.replace(line) for line in quote.schedule],
+                expected_losses=list(quote.expected_losses),
+            )
+            self._put_policy(tenant, record)
+            quote.policy_id = record.id
+            quote.version += 1
+            self._put_quote(tenant, quote)
+            self._post(tenant, "premium", "cash", "premium_income", record.premium, policy_id=record.id)
+            for line in record.installments:
+                self._schedule(
+                    tenant,
+                    midnight(line.due_date + dt.timedelta(days=1)),
+                    {"kind": "overdue", "policy": record.id, "installment": line.installment},
+                    ref=record.id,
+                )
+            self._emit(tenant, "policy.bound", self._render_policy(record))
+        return self._render_policy(record)
+
+    @public
+    def get_policy(self, tenant: str, policy_id: str) -> Json:
+        return self._render_policy(self._load_policy(tenant, policy_id))
+
+    @public
+    def list_policies(
+        self,
+        tenant: str,
+        *,
+        status: str | None = None,
+        merchant_order_id: str | None = None,
+        created_gte: dt.datetime | None = None,
+        limit: int = 20,
+        starting_after: str | None = None,
+    ) -> Json:
+        """Policies oldest first; ``next_cursor`` is the last id of the page."""
+        if status is not None and status not in POLICY_STATUSES:
+            raise Invalid(
+                "invalid_request", f"status must be one of {', '.join(POLICY_STATUSES)}", param="status"
+            )
+        equals: dict[str, str | None] = {}
+        if status is not None:
+            equals["status"] = status
+        if merchant_order_id is not None:
+            equals["merchant_order_id"] = merchant_order_id
+        return self._list(
+            "policies",
+            tenant,
+            lambda row: self._render_policy(PolicyRecord.from_json(row)),
+            equals,
+            created_gte,
+            limit,
+            starting_after,
+        )
+
+    def _load_policy(self, tenant: str, policy_id: object, param: str | None = None) -> PolicyRecord:
+        return PolicyRecord.from_json(self._load("policies", tenant, policy_id, "policy", param=param))
+
+    def _put_policy(self, tenant: str, record: PolicyRecord) -> None:
+        """Insert (stamped now, for ``created_gte``) or replace (keeping its place and stamp)."""
+        self._store.put("policies", tenant, record.id, record.to_json(), ts=to_micros(self._current))
+
+    def _render_policy(self, record: PolicyRecord) -> Json:
+        return render(record, today=self._today())
+
+    def _check_cancellable(self, record: PolicyRecord, action: str) -> None:
+        if record.status != "active":
+            raise Conflict(
+                "policy_not_cancellable", f"Policy {record.id} is {record.status}; cannot {action} it."
+            )
+        if record.claim_id is not None:
+            raise Conflict(
+                "policy_not_cancellable",
+                f"Policy {record.id} has a claim ({record.claim_id}); cannot {action} it.",
+            )
+        overdue = [str(i.installment) for i in record.installments if i.status == "overdue"]
+        if overdue:
+            raise Conflict(
+                "policy_not_cancellable",
+                f"Policy {record.id} has overdue installment(s) {', '.join(overdue)}; cannot {action} it.",
+            )
+
+    def _earned_refund(self, record: PolicyRecord, on: dt.date) -> int:
+        share = pricing.earned_share(
+            business_date(record.bound_at),
+            [line.due_date for line in record.installments],
+            record.expected_losses,
+            on,
+        )
+        return pricing.unearned_refund(record.premium, share)
+
+    @public
+    def cancel_policy(self, tenant: str, policy_id: str, *, reason: str, preview: bool = False) -> Json:
+        """Cancel: full refund within the cooling-off period, else the unearned premium (DESIGN §4)."""
+        record = self._load_policy(tenant, policy_id)
+        if not isinstance(reason, str) or not 1 <= len(reason) <= 200:
+            raise Invalid("invalid_request", "reason must be 1–200 characters", param="reason")
+        self._check_cancellable(record, "cancel")
+        today = self._today()
+        if today <= record.cooling_off_until:
+            refund = record.premium
+        else:
+            refund = self._earned_refund(record, today)
+        if preview:
+            return self._preview(record, refund)
+        with self._txn():
+            record.status = "cancelled"
+            record.refund = refund
+            record.cancelled_at = self._current
+            record.cancel_reason = reason
+            record.version += 1
+            self._put_policy(tenant, record)
+            self._post(tenant, "refund", "premium_refunds", "cash", refund, policy_id=policy_id)
+            self._store.delete_timers(tenant, policy_id)
+            self._emit(tenant, "policy.cancelled", self._render_policy(record))
+        return self._render_policy(record)
+
+    @public
+    def settle_policy(
+        self, tenant: str, policy_id: str, *, settled_on: dt.date | None = None, preview: bool = False
+    ) -> Json:
+        """Early full repayment (提前结清): refund of the unearned premium, never the cooling-off rule."""
+        record = self._load_policy(tenant, policy_id)
+        today = self._today()
+        bind_date = business_date(record.bound_at)
+        if settled_on is None:
+            settled_on = today
+        elif not isinstance(settled_on, dt.date) or isinstance(settled_on, dt.datetime):
+            raise Invalid("invalid_request", "settled_on must be a date (YYYY-MM-DD)", param="settled_on")
+        elif not bind_date <= settled_on <= today:
+            raise Invalid(
+                "invalid_settlement_date",
+                f"settled_on must be between the bind date ({bind_date}) and today ({today})",
+                param="settled_on",
+            )
+        self._check_cancellable(record, "settle")
+        refund = self._earned_refund(record, settled_on)
+        if preview:
+            return self._preview(record, refund)
+        with self._txn():
+            now = self._current
+            for line in record.installments:
+                if line.status != "paid":
+                    line.status, line.paid_at = "paid", now
+            record.status = "completed"
+            record.refund = refund
+            record.completed_at = now
+            record.settled_on = settled_on
+            record.version += 1
+            self._put_policy(tenant, record)
+            self._post(tenant, "refund", "premium_refunds", "cash", refund, policy_id=policy_id)
+            self._store.delete_timers(tenant, policy_id)
+            self._emit(tenant, "policy.completed", self._render_policy(record))
+        return self._render_policy(record)
+
+    def _preview(self, record: PolicyRecord, refund: int) -> Json:
+        policy = self._render_policy(record)
+        policy["refund"] = money(refund)
+        policy["preview"] = True
+        return policy

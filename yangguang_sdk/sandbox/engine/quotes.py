@@ -1,0 +1,163 @@
+"""Quotes: underwriting and pricing (DESIGN §4).
+
+A quote takes a validated ``QuoteCreateParams`` (the model checks every field on its own: identity
+numbers, scores, rates); the engine checks only what needs the product table, the clock or the
+schedule arithmetic. A referred quote is decided 30 minutes after it was created
+(``quote.decided``); an approved quote can be bound until 30 minutes after its decision
+(``expires_at`` itself is too late).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from ...types.quote import QuoteCreateParams
+from .. import pricing
+from ..clock import to_micros
+from ..errors import Invalid, validated
+from ..products import PRICING, PRODUCTS
+from ._core import Core, public
+from .records import Decision, Json, LineRecord, LoanRecord, QuoteRecord
+from .render import render
+
+__all__ = ["Quotes", "MAX_PRINCIPAL_FEN", "MAX_FIRST_DUE_AHEAD"]
+
+# Sanity bounds far beyond every product's limits: past them the request is invalid (422) rather
+# than priced and declined, as the schedule arithmetic (28-digit decimals, dates up to year 9999)
+# would fail on them.
+MAX_PRINCIPAL_FEN = 10**14  # CNY 1,000,000,000,000.00
+MAX_FIRST_DUE_AHEAD = dt.timedelta(days=3660)
+_COST_PLACES = Decimal("0.000001")
+
+
+def line_record(line: pricing.ScheduleLine) -> LineRecord:
+    """A scheduled installment from a line of the priced schedule."""
+    return LineRecord(line.installment, line.due_date, line.principal, line.interest, line.amount)
+
+
+class Quotes(Core):
+    """Underwriting: create, read and decide quotes."""
+
+    @public
+    def create_quote(self, tenant: str, params: QuoteCreateParams | Json) -> Json:
+        """Underwrite and price a loan: decision approved, declined or referred (DESIGN §4)."""
+        p = validated(QuoteCreateParams, params)
+        product = PRODUCTS[p.product]
+        borrower = p.borrower
+        if borrower.type != product.borrower_type:
+            raise Invalid(
+                "borrower_type_mismatch",
+                f"{product.name} insures {product.borrower_type} borrowers; "
+                f"borrower.type must be {product.borrower_type!r}",
+                param="borrower.type",
+            )
+        score = borrower.credit_score
+        loan = p.loan
+        if loan.principal.currency != "CNY":
+            raise Invalid(
+                "currency_not_supported", "the sandbox insures CNY loans only", param="loan.principal"
+            )
+        today = self._today()
+        if loan.first_due_date <= today:
+            raise Invalid(
+                "invalid_first_due_date",
+                f"first_due_date must be after today ({today.isoformat()} on the sandbox clock)",
+                param="loan.first_due_date",
+            )
+        if loan.first_due_date > today + MAX_FIRST_DUE_AHEAD:
+            raise Invalid(
+                "invalid_first_due_date",
+                "first_due_date must be within 10 years of today on the sandbox clock",
+                param="loan.first_due_date",
+            )
+        if loan.principal.amount > MAX_PRINCIPAL_FEN:
+            raise Invalid(
+                "invalid_request",
+                "principal is beyond any product's limits (at most CNY 1,000,000,000,000.00)",
+                param="loan.principal",
+            )
+        principal_fen = loan.principal.amount
+        principal = pricing.fen_to_yuan(principal_fen)
+        rate, term = loan.annual_rate, loan.term_months
+
+        decision: Decision = "approved"
+        reason = None
+        if not product.within_limits(principal, term):
+            priced = pricing.price_loan(product, principal_fen, rate, term, loan.first_due_date, None)
+            decision, reason = "declined", "outside_product_limits"
+        else:
+            priced = pricing.price_loan(
+                product,
+                principal_fen,
+                rate,
+                term,
+                loan.first_due_date,
+                PRICING.referral_score if score is None else score,
+            )
+            assert priced.comprehensive_cost is not None
+            if score is not None and score < PRICING.min_credit_score:
+                decision, reason = "declined", "credit_score_below_threshold"
+            elif priced.comprehensive_cost > PRICING.financing_cost_cap:
+                decision, reason = "declined", "financing_cost_cap_exceeded"
+            elif score is None:
+                decision = "referred"
+
+        now = self._current
+        cost = priced.comprehensive_cost
+        with self._txn():
+            record = QuoteRecord(
+                id=self._new_id(tenant, "quo"),
+                product=product.name,
+                merchant_order_id=p.merchant_order_id,
+                decision=decision,
+                decline_reason=reason,
+                premium=priced.premium,
+                sum_insured=priced.sum_insured,
+                comprehensive_cost=None if cost is None else cost.quantize(_COST_PLACES, ROUND_HALF_UP),
+                created_at=now,
+                decided_at=None if decision == "referred" else now,
+                expires_at=now + PRICING.quote_validity if decision == "approved" else None,
+                schedule=[line_record(line) for line in priced.schedule],
+                loan=LoanRecord(principal_fen, term, rate, loan.first_due_date),
+                borrower_type=borrower.type,
+                credit_score_used=priced.score_used,
+                expected_losses=list(priced.expected_losses),
+            )
+            stored = self._put_quote(tenant, record)
+            if decision == "referred":
+                self._schedule(
+                    tenant,
+                    now + PRICING.referral_delay,
+                    {"kind": "quote_decision", "quote": record.id},
+                    ref=record.id,
+                )
+        return render(stored)
+
+    @public
+    def get_quote(self, tenant: str, quote_id: str) -> Json:
+        return render(self._load_quote(tenant, quote_id))
+
+    def _load_quote(self, tenant: str, quote_id: object, param: str | None = None) -> QuoteRecord:
+        return QuoteRecord.from_json(self._load("quotes", tenant, quote_id, "quote", param=param))
+
+    def _put_quote(self, tenant: str, record: QuoteRecord) -> Json:
+        """Insert (stamped now, for ``created_gte``) or replace (keeping its place and stamp); returns
+        the stored document."""
+        stored = record.to_json()
+        self._store.put("quotes", tenant, record.id, stored, ts=to_micros(self._current))
+        return stored
+
+    def _on_quote_decision(self, tenant: str, data: Json) -> None:
+        stored = self._store.get("quotes", tenant, data["quote"])
+        if stored is None or stored["decision"] != "referred":
+            return
+        record = QuoteRecord.from_json(stored)
+        if pricing.fen_to_yuan(record.loan.principal) <= PRICING.referral_max_principal:
+            record.decision = "approved"
+            record.expires_at = self._current + PRICING.quote_validity
+        else:
+            record.decision, record.decline_reason = "declined", "referral_declined"
+        record.decided_at = self._current
+        record.version += 1
+        self._emit(tenant, "quote.decided", render(self._put_quote(tenant, record)))
