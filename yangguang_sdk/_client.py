@@ -67,8 +67,9 @@ class Client(BaseClient[httpx.Client, httpx.BaseTransport]):
     # -- sending -----------------------------------------------------------------------------
     def _send(self, call: PreparedCall) -> httpx.Response:
         outcome = self._attempt(call)
-        # Most calls need no retry, and building tenacity's loop would then cost more than the rest
-        # of the SDK's work; it is built only now, the attempt just made as its attempt 1.
+        # Most calls need no retry, and tenacity's loop costs about as much as the rest of the SDK's
+        # work on a call (docs/decisions.md): it is built only for a retry, with the attempt just
+        # made as its attempt 1.
         if self._should_retry(outcome):
             from tenacity import Retrying, retry_if_result
 
