@@ -14,7 +14,6 @@ from ._version import __version__
 if TYPE_CHECKING:
     from . import errors, types
     from ._client import AsyncClient, Client
-    from ._response import ResponseInfo
     from .errors import (
         APIConnectionError,
         APIError,
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
         YangguangError,
     )
     from .pagination import AsyncPage, AsyncPaginator, SyncPage
+    from .types import ResponseInfo
     from .types.money import Money
 
 __all__ = [
@@ -73,7 +73,7 @@ _LAZY: dict[str, str] = {
     "Client": "._client",
     "AsyncClient": "._client",
     "Money": ".types.money",
-    "ResponseInfo": "._response",
+    "ResponseInfo": ".types",
     "SyncPage": ".pagination",
     "AsyncPage": ".pagination",
     "AsyncPaginator": ".pagination",

@@ -1,7 +1,8 @@
 """Everything the clients decide without doing I/O.
 
-Configuration, request building, idempotency keys, retry decisions and delays, deadlines, response
-parsing and error mapping live here, once. ``Client`` and ``AsyncClient`` in ``_client.py`` only send.
+Configuration, the resources, request building, idempotency keys, retry decisions and delays,
+deadlines, response parsing and error mapping live here, once. ``Client`` and ``AsyncClient`` in
+``_client.py`` only send.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -31,6 +32,7 @@ from ._constants import (
     API_KEY_ENV,
     API_VERSION,
     BASE_URL_ENV,
+    DEFAULT_CONNECTION_LIMITS,
     DEFAULT_DEADLINE,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -39,55 +41,44 @@ from ._constants import (
     MAX_RETRY_DELAY,
 )
 from ._logs import logger, redact, setup_logging
-from ._response import ResponseInfo
+from ._request import NOT_GIVEN, APIRequest, NotGiven, TimeoutTypes
 from ._version import __version__
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
+    from typing_extensions import Self
 
-__all__ = ["BaseClient", "APIRequest", "NotGiven", "NOT_GIVEN", "PreparedCall", "LazyPool"]
+    from .resources import (
+        AsyncClaims,
+        AsyncEvents,
+        AsyncPolicies,
+        AsyncQuotes,
+        AsyncRepayments,
+        AsyncTestClock,
+        AsyncWebhookEndpoints,
+        Claims,
+        Events,
+        Policies,
+        Quotes,
+        Repayments,
+        TestClock,
+        WebhookEndpoints,
+    )
+    from .types import ResponseInfo
+
+__all__ = ["BaseClient", "Outcome", "PreparedCall", "LazyPool", "LazyResource", "last_outcome"]
 
 T = TypeVar("T")
 HttpxClientT = TypeVar("HttpxClientT", httpx.Client, httpx.AsyncClient)
+TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
+SyncR = TypeVar("SyncR")
+AsyncR = TypeVar("AsyncR")
 
+Outcome = httpx.Response | httpx.TransportError
+"""How one attempt ended: the insurer's answer, or the transport error that stood for none."""
 
-class NotGiven:
-    """Marks an option the caller did not pass (``None`` may mean "no timeout")."""
-
-    _instance: NotGiven | None = None
-
-    def __new__(cls) -> NotGiven:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __bool__(self) -> Literal[False]:
-        return False
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN = NotGiven()
-TimeoutTypes = float | httpx.Timeout | None
 _API_KEY_RE = re.compile(r"yg_(test|live)_[A-Za-z0-9_]{4,200}")
 _RETRYABLE_STATUS = frozenset({408, 429})
-
-
-@dataclass(frozen=True)
-class APIRequest(Generic[T]):
-    """A description of one API call, built by a resource method and executed by a client."""
-
-    method: str
-    path: str
-    cast_to: Any
-    """A model class, or a type for a pydantic TypeAdapter (the Event union)."""
-    body: BaseModel | Mapping[str, Any] | None = None
-    query: Mapping[str, Any] | None = None
-    idempotency_key: str | None = None
-    timeout: TimeoutTypes | NotGiven = NOT_GIVEN
-    deadline: float | NotGiven = NOT_GIVEN
-    extra_headers: Mapping[str, str] | None = None
 
 
 @dataclass
@@ -133,30 +124,77 @@ class LazyPool(Generic[HttpxClientT]):
         return self._made
 
 
+class LazyResource(Generic[SyncR, AsyncR]):
+    """A client's resource (``client.quotes``), made on first use, so a client costs nothing for the
+    parts it never calls: ``Quotes`` on a Client, ``AsyncQuotes`` on an AsyncClient."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        """The sync class's name in ``yangguang_sdk.resources``; the async one is ``Async`` + it."""
+        self.attr = ""
+
+    def __set_name__(self, owner: type[Any], attr: str) -> None:
+        self.attr = attr
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Self: ...
+
+    @overload
+    def __get__(self, client: BaseClient[httpx.Client, Any], owner: type[Any]) -> SyncR: ...
+
+    @overload
+    def __get__(self, client: BaseClient[httpx.AsyncClient, Any], owner: type[Any]) -> AsyncR: ...
+
+    def __get__(self, client: BaseClient[Any, Any] | None, owner: type[Any]) -> Any:
+        if client is None:
+            return self
+        from . import resources
+
+        made = getattr(resources, client._resource_prefix + self.name)(client)
+        client.__dict__[self.attr] = made  # kept: later reads find it before this descriptor
+        return made
+
+
+@functools.cache
 def _user_agent() -> str:
     return f"yangguang-sdk/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
 
 
-class BaseClient(Generic[HttpxClientT]):
-    """Configuration and every I/O-free decision shared by Client and AsyncClient."""
+def last_outcome(state: RetryCallState) -> Any:
+    """tenacity's ``retry_error_callback``: when retries stop, the call ends with the last outcome."""
+    assert state.outcome is not None
+    return state.outcome.result()
 
-    _pool: LazyPool[HttpxClientT]
-    _owns_client: bool
 
-    @property
-    def _client(self) -> HttpxClientT:
-        """The httpx client (the connection pool), made on first use and shared by copies."""
-        return self._pool.get()
+class BaseClient(Generic[HttpxClientT, TransportT]):
+    """Configuration, the resources and every I/O-free decision shared by Client and AsyncClient."""
+
+    _pool_class: type[HttpxClientT]
+    """The httpx client class a client sends through (set by Client and AsyncClient)."""
+    _resource_prefix = ""
+    """Put before a resource's name to find its class: ``"Async"`` for AsyncClient."""
+
+    quotes: LazyResource[Quotes, AsyncQuotes] = LazyResource("Quotes")
+    policies: LazyResource[Policies, AsyncPolicies] = LazyResource("Policies")
+    repayments: LazyResource[Repayments, AsyncRepayments] = LazyResource("Repayments")
+    claims: LazyResource[Claims, AsyncClaims] = LazyResource("Claims")
+    events: LazyResource[Events, AsyncEvents] = LazyResource("Events")
+    webhook_endpoints: LazyResource[WebhookEndpoints, AsyncWebhookEndpoints] = LazyResource(
+        "WebhookEndpoints"
+    )
+    test_clock: LazyResource[TestClock, AsyncTestClock] = LazyResource("TestClock")
 
     def __init__(
         self,
         *,
-        api_key: str | None,
-        base_url: str | httpx.URL | None,
-        timeout: TimeoutTypes | NotGiven,
-        deadline: float,
-        max_retries: int,
-        default_headers: Mapping[str, str] | None,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        deadline: float = DEFAULT_DEADLINE,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: HttpxClientT | None = None,
+        transport: TransportT | None = None,
     ) -> None:
         setup_logging()
         api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
@@ -188,7 +226,9 @@ class BaseClient(Generic[HttpxClientT]):
                 "A live API key (yg_live_...) is only sent over https; base_url uses "
                 f"{url.scheme}://. Use a yg_test_ key for a local sandbox."
             )
-        self._api_key = api_key
+        if http_client is not None and transport is not None:
+            raise errors.ConfigurationError("pass http_client= or transport=, not both")
+        self._api_key = api_key  # for with_options, which makes a client with the same settings
         self.base_url = url if str(url).endswith("/") else httpx.URL(str(url) + "/")
         self._base = str(self.base_url)
         self.timeout: httpx.Timeout | None = _as_timeout(
@@ -196,6 +236,7 @@ class BaseClient(Generic[HttpxClientT]):
         )
         self.deadline = _check_deadline(deadline)
         self.max_retries = _check_max_retries(max_retries)
+        self._default_headers = default_headers
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "User-Agent": _user_agent(),
@@ -203,6 +244,22 @@ class BaseClient(Generic[HttpxClientT]):
             "Accept": "application/json",
             **(default_headers or {}),
         }
+        self._owns_client = http_client is None
+        pool_options: dict[str, Any] = {
+            "transport": transport,
+            "limits": DEFAULT_CONNECTION_LIMITS,
+            "follow_redirects": False,
+        }
+        self._pool: LazyPool[HttpxClientT] = (
+            LazyPool.of(http_client)
+            if http_client is not None
+            else LazyPool(functools.partial(self._pool_class, **pool_options))
+        )
+
+    @property
+    def _client(self) -> HttpxClientT:
+        """The httpx client (the connection pool), made on first use and shared by copies."""
+        return self._pool.get()
 
     # -- representation: never the key -------------------------------------------------------
     def __repr__(self) -> str:
@@ -210,27 +267,25 @@ class BaseClient(Generic[HttpxClientT]):
         return f"{type(self).__name__}(base_url={str(self.base_url)!r}, key=yg_{mode}_****)"
 
     # -- copies ------------------------------------------------------------------------------
-    def _copy_with(
+    def with_options(
         self,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-    ) -> Any:
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        clone._owns_client = False  # the pool belongs to the original
-        if not isinstance(timeout, NotGiven):
-            clone.timeout = _as_timeout(timeout)
-        if not isinstance(deadline, NotGiven):
-            clone.deadline = _check_deadline(deadline)
-        if not isinstance(max_retries, NotGiven):
-            clone.max_retries = _check_max_retries(max_retries)
-        clone._bind_resources()
-        return clone
-
-    def _bind_resources(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    ) -> Self:
+        """A copy with other defaults that shares this client's connection pool."""
+        copy = type(self)(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            timeout=self.timeout if isinstance(timeout, NotGiven) else timeout,
+            deadline=self.deadline if isinstance(deadline, NotGiven) else deadline,
+            max_retries=self.max_retries if isinstance(max_retries, NotGiven) else max_retries,
+            default_headers=self._default_headers,
+        )
+        copy._pool = self._pool
+        copy._owns_client = False  # the pool belongs to the original: closing the copy leaves it open
+        return copy
 
     # -- building ----------------------------------------------------------------------------
     def _prepare(self, req: APIRequest[Any]) -> PreparedCall:
@@ -295,12 +350,16 @@ class BaseClient(Generic[HttpxClientT]):
             url=str(call.request.url.copy_with(query=None)),
         )
 
-    # -- retry decisions ---------------------------------------------------------------------
-    def _should_retry_response(self, response: httpx.Response) -> bool:
-        status = response.status_code
+    # -- retry decisions: tenacity's ``retry``, ``wait`` and ``stop`` ----------------------------
+    def _should_retry(self, outcome: Outcome) -> bool:
+        """Whether an attempt's outcome calls for another attempt: no answer at all, 408, 409
+        ``idempotency_request_in_progress``, 429 or 5xx, unless the answer says ``x-should-retry``."""
+        if isinstance(outcome, httpx.TransportError):
+            return True
+        status = outcome.status_code
         if status < 400:
             return False  # a success is never sent again, whatever its headers say
-        override = response.headers.get("x-should-retry")
+        override = outcome.headers.get("x-should-retry")
         if override == "true":
             return True
         if override == "false":
@@ -308,76 +367,55 @@ class BaseClient(Generic[HttpxClientT]):
         if status in _RETRYABLE_STATUS or status >= 500:
             return True
         if status == 409:
-            return b"idempotency_request_in_progress" in response.content and (
-                _error_fields(response).get("code") == "idempotency_request_in_progress"
+            return b"idempotency_request_in_progress" in outcome.content and (
+                _error_fields(outcome).get("code") == "idempotency_request_in_progress"
             )
         return False
 
-    def _should_retry_exception(self, exc: BaseException) -> bool:
-        return isinstance(exc, httpx.TransportError)
-
-    def _retry_wanted(self, outcome: httpx.Response | BaseException) -> bool:
-        """Whether an attempt's outcome (a response or a transport error) calls for a retry."""
-        if isinstance(outcome, BaseException):
-            return self._should_retry_exception(outcome)
-        return self._should_retry_response(outcome)
-
-    def _retry_delay(self, attempt: int, response: httpx.Response | None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        if response is not None:
-            server = _retry_after(response.headers)
+    def _retry_delay(self, attempt: int, outcome: Outcome | None) -> float:
+        """Seconds to wait after attempt number ``attempt`` (1-based) ended with ``outcome``: the
+        server's ``retry-after-ms`` / ``Retry-After`` when within 0-60 s, else
+        min(0.5 * 2^(attempt-1), 8) less up to 25 % of jitter."""
+        if isinstance(outcome, httpx.Response):
+            server = _retry_after(outcome.headers)
             if server is not None and 0 <= server <= MAX_RETRY_AFTER:
                 return server
         delay = min(INITIAL_RETRY_DELAY * 2.0 ** (attempt - 1), MAX_RETRY_DELAY)
         return delay * (1 - 0.25 * random.random())
 
-    # tenacity hooks: the client's decisions, in tenacity's shapes
-    def _tenacity_retry(self, state: RetryCallState) -> bool:
-        outcome = state.outcome
-        if outcome is None:
-            return False
-        if outcome.failed:
-            exc = outcome.exception()
-            return exc is not None and self._retry_wanted(exc)
-        return self._retry_wanted(outcome.result())
-
-    def _tenacity_wait(self, state: RetryCallState) -> float:
-        outcome = state.outcome
-        response = None if outcome is None or outcome.failed else outcome.result()
-        return self._retry_delay(state.attempt_number, response)
+    def _retry_wait(self, state: RetryCallState) -> float:
+        """tenacity's ``wait``: the delay after the attempt tenacity just saw."""
+        return self._retry_delay(state.attempt_number, last_outcome(state))
 
     @staticmethod
-    def _tenacity_give_up(state: RetryCallState) -> Any:
-        assert state.outcome is not None
-        return state.outcome.result()  # the last response, or raises the last exception
+    def _retry_stop(call: PreparedCall) -> Callable[[RetryCallState], bool]:
+        """tenacity's ``stop`` for ``call``: after its last retry, or when the next wait would end at
+        or past its deadline (a retry that cannot start in time is not attempted)."""
 
-    def _tenacity_stop(self, call: PreparedCall) -> Any:
         def stop(state: RetryCallState) -> bool:
-            if state.attempt_number > call.max_retries:
-                return True
-            upcoming = getattr(state, "upcoming_sleep", 0.0) or 0.0
-            return time.monotonic() + upcoming >= call.deadline_at
+            return (
+                state.attempt_number > call.max_retries
+                or time.monotonic() + state.upcoming_sleep >= call.deadline_at
+            )
 
         return stop
 
     # -- responses ---------------------------------------------------------------------------
-    def _log_attempt(
-        self, call: PreparedCall, response: httpx.Response | None, exc: BaseException | None
-    ) -> None:
+    def _log_attempt(self, call: PreparedCall, outcome: Outcome) -> None:
         if not logger.isEnabledFor(logging.INFO):
             return
         elapsed = (time.monotonic() - call.started) * 1000
         req = call.request
-        if response is not None:
-            level = logging.DEBUG if response.status_code < 400 else logging.INFO
+        if isinstance(outcome, httpx.Response):
+            level = logging.DEBUG if outcome.status_code < 400 else logging.INFO
             logger.log(
                 level,
                 "%s %s -> %s attempt=%d request_id=%s %.1fms",
                 req.method,
                 req.url.path,
-                response.status_code,
+                outcome.status_code,
                 call.attempts,
-                response.headers.get("request-id"),
+                outcome.headers.get("request-id"),
                 elapsed,
             )
         else:
@@ -385,10 +423,17 @@ class BaseClient(Generic[HttpxClientT]):
                 "%s %s -> %s attempt=%d %.1fms",
                 req.method,
                 req.url.path,
-                type(exc).__name__,
+                type(outcome).__name__,
                 call.attempts,
                 elapsed,
             )
+
+    def _response(self, call: PreparedCall, outcome: Outcome) -> httpx.Response:
+        """The call's last outcome as a response; none at all raises APIConnectionError (or
+        APITimeoutError)."""
+        if isinstance(outcome, httpx.TransportError):
+            raise self._connection_error(call, outcome) from outcome
+        return outcome
 
     def _connection_error(self, call: PreparedCall, exc: BaseException) -> errors.APIConnectionError:
         req = call.request
@@ -408,6 +453,8 @@ class BaseClient(Generic[HttpxClientT]):
         )
 
     def _response_info(self, call: PreparedCall, response: httpx.Response) -> ResponseInfo:
+        from .types import ResponseInfo  # the models load with the first resource, not with the client
+
         return ResponseInfo(
             status_code=response.status_code,
             headers=response.headers,
@@ -557,6 +604,3 @@ def _text(value: object) -> str | None:
 
 def _min(a: float | None, b: float) -> float:
     return b if a is None else min(a, b)
-
-
-__all__ += ["DEFAULT_DEADLINE", "DEFAULT_MAX_RETRIES", "TimeoutTypes", "HttpxClientT"]

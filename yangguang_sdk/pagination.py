@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._response import ResponseInfo
+if TYPE_CHECKING:
+    from .types import ResponseInfo
 
 __all__ = ["SyncPage", "AsyncPage", "AsyncPaginator"]
 

@@ -228,6 +228,23 @@ async def test_with_options_timeout(api: Api) -> None:
     assert server.requests[0].extensions["timeout"]["read"] == 2.5
 
 
+async def test_with_options_keeps_every_other_setting_of_the_original(api: Api) -> None:
+    server = Server(ok())
+    client = api.client(server, default_headers={"x-platform": "shop-1"}, timeout=7, deadline=30)
+    copy = client.with_options(max_retries=0)
+    assert type(copy) is type(client)
+    assert (copy.base_url, copy.timeout, copy.deadline, copy.live) == (
+        client.base_url,
+        client.timeout,
+        client.deadline,
+        client.live,
+    )
+    await api.call(copy.test_clock.retrieve)
+    headers = server.requests[0].headers
+    assert headers["authorization"] == f"Bearer {API_KEY}" and headers["x-platform"] == "shop-1"
+    assert server.requests[0].extensions["timeout"]["read"] == 7
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

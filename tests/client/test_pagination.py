@@ -177,3 +177,26 @@ async def test_async_events_retrieve_is_typed() -> None:
     async with async_client(server) as client:
         got = await client.events.retrieve("evt_2")
     assert isinstance(got, ClaimEvent) and got.last_response is not None
+
+
+def test_sync_raw_page_gives_the_json_objects_as_sent_and_follows_the_cursor() -> None:
+    pages = Pages()
+    with sync_client(pages) as client:
+        page = client.raw_page("/v1/policies", query={"limit": 3, "status": None}, starting_after="pol_1")
+        assert [p["id"] for p in page.data] == ["pol_2", "pol_3", "pol_4"]
+        assert page.data[0] == policy_json("pol_2")  # a dict, exactly as the API sent it
+        assert page.last_response is not None and page.last_response.request_id == "req_page1"
+        nxt = page.next_page()
+        assert nxt is not None and [p["id"] for p in nxt.data] == ["pol_5", "pol_6", "pol_7"]
+    assert pages.cursors == ["pol_1", "pol_4"]
+    assert "status" not in pages.requests[0].url.params  # None filters are left out
+
+
+async def test_async_raw_page_gives_the_json_objects_as_sent_and_follows_the_cursor() -> None:
+    pages = Pages()
+    async with async_client(pages) as client:
+        page = await client.raw_page("/v1/policies", query={"limit": 3})
+        assert [p["id"] for p in page.data] == ["pol_1", "pol_2", "pol_3"]
+        assert all(isinstance(p, dict) for p in page.data)
+        assert [p["id"] async for p in page] == IDS
+    assert pages.cursors == [None, "pol_3", "pol_6"]

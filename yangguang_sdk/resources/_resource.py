@@ -10,18 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any, Concatenate, TypedDict, TypeVar
+from typing import Any, Concatenate, TypedDict, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from typing_extensions import ParamSpec
 
-from .._base_client import APIRequest, TimeoutTypes
+from .._request import APIRequest, AsyncAPIClient, SyncAPIClient, TimeoutTypes
 from ..errors import ParameterError
 from ..pagination import AsyncPaginator, SyncPage
 from ..types._validation import describe_validation_error
-
-if TYPE_CHECKING:
-    from .._client import AsyncClient, Client
 
 __all__ = [
     "RequestOptions",
@@ -74,19 +71,23 @@ def options(opts: RequestOptions) -> dict[str, Any]:
 
 
 class SyncAPIResource:
-    def __init__(self, client: Client) -> None:
+    """A resource of the sync client: its methods hand their requests to ``client.execute``."""
+
+    def __init__(self, client: SyncAPIClient) -> None:
         self._client = client
 
 
 class AsyncAPIResource:
-    def __init__(self, client: AsyncClient) -> None:
+    """A resource of the async client: its methods hand their requests to ``client.execute``."""
+
+    def __init__(self, client: AsyncAPIClient) -> None:
         self._client = client
 
 
 def sync_method(build: Callable[P, APIRequest[T]]) -> Callable[Concatenate[SyncAPIResource, P], T]:
     @functools.wraps(build)
     def method(self: SyncAPIResource, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._client._execute(build(*args, **kwargs))
+        return self._client.execute(build(*args, **kwargs))
 
     return method
 
@@ -96,7 +97,7 @@ def async_method(
 ) -> Callable[Concatenate[AsyncAPIResource, P], Coroutine[Any, Any, T]]:
     @functools.wraps(build)
     async def method(self: AsyncAPIResource, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._client._execute(build(*args, **kwargs))
+        return await self._client.execute(build(*args, **kwargs))
 
     return method
 
@@ -104,7 +105,7 @@ def async_method(
 def sync_list(build: Callable[P, APIRequest[T]]) -> Callable[Concatenate[SyncAPIResource, P], SyncPage[T]]:
     @functools.wraps(build)
     def method(self: SyncAPIResource, /, *args: P.args, **kwargs: P.kwargs) -> SyncPage[T]:
-        return self._client._execute_page(build(*args, **kwargs))
+        return self._client.execute_page(build(*args, **kwargs))
 
     return method
 
@@ -114,7 +115,8 @@ def async_list(
 ) -> Callable[Concatenate[AsyncAPIResource, P], AsyncPaginator[T]]:
     @functools.wraps(build)
     def method(self: AsyncAPIResource, /, *args: P.args, **kwargs: P.kwargs) -> AsyncPaginator[T]:
-        return self._client._paginator(build(*args, **kwargs))
+        req = build(*args, **kwargs)
+        return AsyncPaginator(lambda cursor: self._client.execute_page(req, cursor))
 
     return method
 

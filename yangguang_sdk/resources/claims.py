@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing_extensions import Unpack
 
-from .._base_client import APIRequest
+from .._request import APIRequest
 from ..types.claim import Claim, ClaimStatus
 from ._resource import (
     AsyncAPIResource,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from typing_extensions import Unpack
 
-from .._base_client import APIRequest
+from .._request import APIRequest
 from ..types.quote import ProductName, Quote, QuoteCreateParams
+from ..types.quote_params import BorrowerParam, LoanParam
 from ._resource import (
     AsyncAPIResource,
     RequestOptions,
@@ -26,15 +27,16 @@ def create(
     *,
     product: ProductName,
     merchant_order_id: str,
-    borrower: dict[str, Any],
-    loan: dict[str, Any],
+    borrower: BorrowerParam | Mapping[str, object],
+    loan: LoanParam,
     **opts: Unpack[RequestOptions],
 ) -> APIRequest[Quote]:
     """Underwrite and price one installment purchase or loan.
 
     ``borrower`` is ``{"type": "individual", "name", "id_number", "phone", "credit_score"}`` or
-    ``{"type": "enterprise", "name", "uscc", "credit_score"}``; ``loan`` is ``{"principal": Money,
-    "term_months", "annual_rate": "0.12", "first_due_date": "2026-12-25"}``. Identity numbers,
+    ``{"type": "enterprise", "name", "uscc", "credit_score"}`` (``types.BorrowerParam``; any mapping
+    is taken, for borrowers built step by step); ``loan`` is ``{"principal": Money, "term_months",
+    "annual_rate": "0.12", "first_due_date": "2026-12-25"}`` (``types.LoanParam``). Identity numbers,
     money and dates are checked here, before anything is sent.
     """
     body = validate_params(

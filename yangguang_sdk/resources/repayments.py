@@ -6,7 +6,7 @@ import datetime as dt
 
 from typing_extensions import Unpack
 
-from .._base_client import APIRequest
+from .._request import APIRequest
 from ..types.money import Money
 from ..types.policy import Repayment, RepaymentCreateParams
 from ._resource import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing_extensions import Unpack
 
-from .._base_client import APIRequest
+from .._request import APIRequest
 from ..errors import ParameterError
 from ..types.claim import TestClock as TestClockObject
 from ._resource import AsyncAPIResource, RequestOptions, SyncAPIResource, async_method, options, sync_method

@@ -7,7 +7,7 @@ from typing import Literal
 
 from typing_extensions import Unpack
 
-from .._base_client import APIRequest
+from .._request import APIRequest
 from ..types.webhook_endpoint import DeliveryAttempt, WebhookEndpoint, WebhookEndpointCreateParams
 from ._resource import (
     AsyncAPIResource,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._response_info import ResponseInfo
 from .claim import Claim, ClaimStatus, TestClock
 from .event import (
     EVENT_TYPES,
@@ -36,24 +37,36 @@ from .quote import (
     Quote,
     QuoteCreateParams,
 )
+from .quote_params import (
+    BorrowerParam,
+    EnterpriseBorrowerParam,
+    IndividualBorrowerParam,
+    LoanParam,
+    MoneyParam,
+)
 from .webhook_endpoint import DeliveryAttempt, WebhookEndpoint, WebhookEndpointCreateParams
 
 __all__ = [
     "EVENT_TYPES",
     "BaseEvent",
     "Borrower",
+    "BorrowerParam",
     "Claim",
     "ClaimEvent",
     "ClaimStatus",
     "DeliveryAttempt",
     "EnterpriseBorrower",
+    "EnterpriseBorrowerParam",
     "Event",
     "GenericEvent",
     "IndividualBorrower",
+    "IndividualBorrowerParam",
     "Installment",
     "InstallmentEvent",
+    "LoanParam",
     "LoanTerms",
     "Money",
+    "MoneyParam",
     "PhoneNumber",
     "Policy",
     "PolicyBindParams",
@@ -68,6 +81,7 @@ __all__ = [
     "RepaymentCreateParams",
     "RepaymentEvent",
     "ResidentIdNumber",
+    "ResponseInfo",
     "SocialCreditCode",
     "TestClock",
     "WebhookEndpoint",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 if TYPE_CHECKING:
-    from .._response import ResponseInfo
+    from ._response_info import ResponseInfo
 
 __all__ = ["APIObject", "NestedObject", "RequestModel", "error_param"]
 

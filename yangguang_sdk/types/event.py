@@ -31,7 +31,6 @@ __all__ = [
     "GenericEvent",
     "Event",
     "parse_event",
-    "event_adapter",
 ]
 
 QuoteEventType = Literal["quote.decided"]
@@ -133,12 +132,6 @@ _KnownEvent = Annotated[
     QuoteEvent | PolicyEvent | InstallmentEvent | ClaimEvent | RepaymentEvent | WebhookEndpointEvent,
     Field(discriminator="type"),
 ]
-
-
-@functools.lru_cache(maxsize=1)
-def event_adapter() -> TypeAdapter[Event]:
-    """The (cached) validator of the Event union."""
-    return TypeAdapter(Event)
 
 
 @functools.lru_cache(maxsize=1)

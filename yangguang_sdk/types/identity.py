@@ -139,11 +139,14 @@ class _Sensitive:
             return value
         if not isinstance(value, str):
             raise PydanticCustomError(cls._error_type, f"{cls._label} must be a string")
-        problem = cls._problem(value.strip().upper())
+        value = value.strip().upper()
+        problem = cls._problem(value)
         if problem:
             # The message never contains the value itself.
             raise PydanticCustomError(cls._error_type, problem)
-        return cls(value)
+        checked = object.__new__(cls)  # not cls(value), whose __init__ would check it again
+        checked._value = value
+        return checked
 
     @classmethod
     def __get_pydantic_core_schema__(
