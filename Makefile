@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict yangguang_sdk
+	$(BIN)/mypy --strict yangguang_sdk tests
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -248,8 +248,8 @@ def test_quote_request_checks_the_cells_csv_text_can_get_wrong(
         "term_months": "12",
         "annual_rate": "0.12",
         "first_due_date": "2027-01-25",
-        **cells,
     }
+    row.update(cells.items())
     if param is None:
         request = batch.quote_request(row, "consumer_installment")
         assert request["borrower"]["type"] == "individual"

@@ -96,7 +96,8 @@ class DropResponseOnce(httpx.BaseTransport):
     """Lets the server commit a request, then loses its response (the first time for each path)."""
 
     def __init__(self, inner: httpx.BaseTransport, path: str) -> None:
-        self.inner, self.path, self.dropped, self.keys = inner, path, 0, []
+        self.inner, self.path, self.dropped = inner, path, 0
+        self.keys: list[str | None] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
@@ -111,7 +112,7 @@ class DropResponseOnce(httpx.BaseTransport):
 def test_bind_whose_response_is_lost_is_retried_into_exactly_one_policy(sandbox: Sandbox) -> None:
     transport = DropResponseOnce(sandbox.transport(), "/v1/policies")
     with sandbox.client(transport=transport) as client:
-        client._retry_delay = lambda attempt, response: 0.0  # type: ignore[method-assign]
+        client._retry_delay = lambda attempt, outcome: 0.0  # type: ignore[method-assign]
         quote = client.quotes.create(
             product="consumer_installment", merchant_order_id="ORD-LOST", borrower=borrower(), loan=loan()
         )
@@ -231,7 +232,7 @@ def _tenant() -> str:
 def test_sync_checkout_over_http(served_sandbox: str) -> None:
     with Client(api_key=_tenant(), base_url=served_sandbox) as client:
         policy = _checkout(client, "ORD-H1")
-        assert policy.last_response is not None and policy.last_response.request_id.startswith("req_")
+        assert policy.last_response is not None and (policy.last_response.request_id or "").startswith("req_")
         assert [p.id for p in client.policies.list()] == [policy.id]
 
 

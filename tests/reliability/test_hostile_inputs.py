@@ -159,7 +159,7 @@ CLIENT_SIDE = [
         "created_gte",
         "naive-events-gte",
     ),
-    case(lambda c, w: list(c.events.list(created_gte="2026-11-01")), "created_gte", "string-created_gte"),
+    case(lambda c, w: list(c.events.list(created_gte="2026-11-01")), "created_gte", "string-created_gte"),  # type: ignore[arg-type]
     # huge and odd strings
     case(lambda c, w: _quote(c, merchant_order_id="O" * 10**6), "merchant_order_id", "order-id-1e6"),
     case(lambda c, w: _quote(c, merchant_order_id=""), "merchant_order_id", "order-id-empty"),
@@ -221,7 +221,7 @@ CLIENT_SIDE = [
     ),
     case(lambda c, w: c.webhook_endpoints.create(url="javascript:alert(1)"), "url", "webhook-url-scheme"),
     case(
-        lambda c, w: c.webhook_endpoints.create(url="https://x.test/h", signing="rsa"),
+        lambda c, w: c.webhook_endpoints.create(url="https://x.test/h", signing="rsa"),  # type: ignore[arg-type]
         "signing",
         "webhook-signing",
     ),
@@ -240,13 +240,13 @@ CLIENT_SIDE = [
     case(lambda c, w: c.policies.list(limit=0), "limit", "limit-0"),
     case(lambda c, w: c.policies.list(limit=101), "limit", "limit-101"),
     case(lambda c, w: c.events.list(limit=True), "limit", "limit-bool"),
-    case(lambda c, w: c.claims.list(limit="10"), "limit", "limit-string"),
+    case(lambda c, w: c.claims.list(limit="10"), "limit", "limit-string"),  # type: ignore[arg-type]
     # per-call options
     case(lambda c, w: _quote(c, idempotency_key=""), "idempotency_key", "empty-key"),
     case(lambda c, w: _quote(c, idempotency_key="k" * 256), "idempotency_key", "key-256"),
     case(lambda c, w: _quote(c, deadline=0), "deadline", "deadline-0"),
     case(lambda c, w: c.test_clock.advance(days=-1), "days", "advance-negative"),
-    case(lambda c, w: c.test_clock.advance(days=1.5), "days", "advance-float"),
+    case(lambda c, w: c.test_clock.advance(days=1.5), "days", "advance-float"),  # type: ignore[arg-type]
 ]
 
 
@@ -281,10 +281,10 @@ def test_client_side_checkable_input_is_refused_before_anything_is_sent(
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: Money.cny(1.5),
-        lambda: Money.cny(1299.0),
+        lambda: Money.cny(1.5),  # type: ignore[arg-type]
+        lambda: Money.cny(1299.0),  # type: ignore[arg-type]
         lambda: Money(12.5),  # type: ignore[arg-type]
-        lambda: Money.of(0.1, "CNY"),
+        lambda: Money.of(0.1, "CNY"),  # type: ignore[arg-type]
         lambda: Money.from_decimal(1.5),  # type: ignore[arg-type]
     ],
     ids=["cny-1.5", "cny-whole-float", "minor-units-float", "of-float", "from_decimal-float"],
@@ -354,7 +354,7 @@ SERVER_SIDE = [
         id="settled-before-bind",
     ),
     pytest.param(
-        lambda c, w: list(c.policies.list(status="bogus")),  # type: ignore[arg-type]
+        lambda c, w: list(c.policies.list(status="bogus")),
         yg.InvalidRequestError,
         "status",
         id="unknown-status-filter",

@@ -7,6 +7,7 @@ secret guard (``conftest.secret_guard``), which scans all logging at DEBUG plus 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import sys
@@ -146,7 +147,7 @@ def test_a_tenant_can_neither_read_nor_change_another_tenants_objects(
     claims = list(owner.claims.list())
     assert [c.policy_id for c in claims if c.policy_id == estate.defaulting.id]
     for claim in claims:
-        _not_found(lambda claim=claim: intruder.claims.retrieve(claim.id))
+        _not_found(functools.partial(intruder.claims.retrieve, claim.id))
 
     # lists: empty, whatever the filter
     assert list(intruder.policies.list()) == []
@@ -308,7 +309,7 @@ def test_models_show_identity_numbers_and_phones_masked(client: Client, secret_g
 
 
 def test_parameter_errors_never_repeat_the_value(client: Client, secret_guard: SecretGuard) -> None:
-    bad = [
+    bad: list[dict[str, Any]] = [
         {"borrower": borrower(id_number=ID_NUMBER[:-1] + "3")},
         {"borrower": borrower(phone=PHONE[:-1])},
         {"borrower": borrower(phone=PHONE + "0")},
@@ -317,7 +318,7 @@ def test_parameter_errors_never_repeat_the_value(client: Client, secret_guard: S
         {"borrower": borrower(id_number=USCC)},
     ]
     for over in bad:
-        args = {
+        args: dict[str, Any] = {
             "product": "consumer_installment",
             "merchant_order_id": "ORD-P",
             "borrower": borrower(),
@@ -335,7 +336,7 @@ def test_api_errors_from_a_server_echoing_the_input_are_redacted(
     sandbox: Sandbox, client: Client, secret_guard: SecretGuard
 ) -> None:
     # The sandbox itself echoes some inputs (unknown ids, filter values) in its messages.
-    echoes = [
+    echoes: list[Callable[[], Any]] = [
         lambda: list(client.events.list(type=ID_NUMBER)),
         lambda: list(client.events.list(type=f"{PHONE} {USCC}")),
         lambda: client.policies.retrieve(f"pol_{ID_NUMBER}"),
@@ -387,8 +388,9 @@ def test_webhook_objects_never_show_their_secrets(client: Client, secret_guard: 
     hmac_endpoint = client.webhook_endpoints.create(url=QUIET_URL, events=QUIET_EVENTS, signing="hmac-sha256")
     ed_endpoint = client.webhook_endpoints.create(url=QUIET_URL, events=QUIET_EVENTS)
     rotated = client.webhook_endpoints.rotate_secret(hmac_endpoint.id)
+    assert hmac_endpoint.secret and ed_endpoint.secret and rotated.secret
     secrets = [hmac_endpoint.secret, ed_endpoint.secret, rotated.secret]
-    assert all(secrets) and secrets[0] != secrets[2]
+    assert secrets[0] != secrets[2]
     assert secrets[0].startswith("whsec_") and secrets[1].startswith("whpk_")
     secret_guard.add(*secrets)
     shown = [repr(x) for x in (hmac_endpoint, ed_endpoint, rotated)] + [
@@ -440,7 +442,7 @@ def test_debug_logs_and_output_of_a_faulty_checkout_hold_no_secret(
 ) -> None:
     plan = FaultPlan(seed=7, rate=0.5)
     client = sandbox.client(transport=FaultyTransport(sandbox.transport(), plan), max_retries=10)
-    client._retry_delay = lambda attempt, response: 0.0  # type: ignore[method-assign]
+    client._retry_delay = lambda attempt, outcome: 0.0  # type: ignore[method-assign]
     for i in range(10):
         quote = client.quotes.create(
             product="consumer_installment",

@@ -28,16 +28,16 @@ def create(
     product: ProductName,
     merchant_order_id: str,
     borrower: BorrowerParam | Mapping[str, object],
-    loan: LoanParam,
+    loan: LoanParam | Mapping[str, object],
     **opts: Unpack[RequestOptions],
 ) -> APIRequest[Quote]:
     """Underwrite and price one installment purchase or loan.
 
     ``borrower`` is ``{"type": "individual", "name", "id_number", "phone", "credit_score"}`` or
-    ``{"type": "enterprise", "name", "uscc", "credit_score"}`` (``types.BorrowerParam``; any mapping
-    is taken, for borrowers built step by step); ``loan`` is ``{"principal": Money, "term_months",
-    "annual_rate": "0.12", "first_due_date": "2026-12-25"}`` (``types.LoanParam``). Identity numbers,
-    money and dates are checked here, before anything is sent.
+    ``{"type": "enterprise", "name", "uscc", "credit_score"}`` (``types.BorrowerParam``);
+    ``loan`` is ``{"principal": Money, "term_months", "annual_rate": "0.12", "first_due_date":
+    "2026-12-25"}`` (``types.LoanParam``). Any mapping is taken too, for dicts built step by step.
+    Identity numbers, money and dates are checked here, before anything is sent.
     """
     body = validate_params(
         QuoteCreateParams,
