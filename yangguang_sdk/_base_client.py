@@ -41,7 +41,7 @@ from ._constants import (
     MAX_RETRY_DELAY,
 )
 from ._logs import logger, redact, setup_logging
-from ._request import NOT_GIVEN, APIRequest, NotGiven, TimeoutTypes
+from ._request import NOT_GIVEN, APIRequest, NotGiven, TimeoutTypes, idempotency_key_header
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -78,7 +78,22 @@ Outcome = httpx.Response | httpx.TransportError
 """How one attempt ended: the insurer's answer, or the transport error that stood for none."""
 
 _API_KEY_RE = re.compile(r"yg_(test|live)_[A-Za-z0-9_]{4,200}")
+_API_KEY_RULE = (
+    "keys are yg_test_ (sandbox) or yg_live_ (production) followed by 4-200 ASCII letters, digits "
+    "or underscores"
+)
 _RETRYABLE_STATUS = frozenset({408, 429})
+# Transport errors raised before any byte of the request left: the insurer cannot have seen it.
+# Every other one (a read or write error, a timeout reading the answer, a connection closed
+# without an answer) may come after the insurer received the request, and acted on it.
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.ProxyError,
+    httpx.LocalProtocolError,
+)
 
 
 @dataclass
@@ -93,6 +108,11 @@ class PreparedCall:
     max_retries: int
     started: float = field(default_factory=time.monotonic)
     attempts: int = 0
+    key_given: bool = False
+    """The caller chose the key (it may hold their data: masked in messages); else it is generated."""
+    lost_after_sending: str | None = None
+    """The transport error of the last attempt that may have reached the insurer without an answer
+    coming back (``ReadError``, ...), if any: the call's outcome is then unknown."""
 
 
 class LazyPool(Generic[HttpxClientT]):
@@ -204,9 +224,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
                 "environment variable."
             )
         if not isinstance(api_key, str) or not _API_KEY_RE.fullmatch(api_key):
-            raise errors.ConfigurationError(
-                "The API key is malformed: keys look like yg_test_... (sandbox) or yg_live_... (production)."
-            )
+            raise errors.ConfigurationError(_malformed_key_message(api_key))
         base = base_url if base_url is not None else os.environ.get(BASE_URL_ENV)
         if not base:
             raise errors.ConfigurationError(
@@ -220,6 +238,15 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
             url = httpx.URL()
         if url.scheme not in ("http", "https") or not url.host:
             raise errors.ConfigurationError(f"base_url must be an http(s) URL, got {str(base)!r}")
+        if url.path.rstrip("/").endswith("/v1"):
+            root = str(
+                url.copy_with(path=url.path.rstrip("/")[: -len("/v1")] or "/", query=None, fragment=None)
+            )
+            raise errors.ConfigurationError(
+                f"base_url ends in /v1, but the SDK adds /v1/... to every path itself: use "
+                f"base_url={root.rstrip('/')!r} (the API's root, e.g. http://127.0.0.1:8765 for a "
+                "served sandbox)."
+            )
         self.live = api_key.startswith("yg_live_")
         if self.live and url.scheme != "https":
             raise errors.ConfigurationError(
@@ -293,7 +320,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         key: str | None = None
         if req.method == "POST":
             key = req.idempotency_key or f"yg-{uuid.uuid4()}"
-            headers["Idempotency-Key"] = key
+            headers["Idempotency-Key"] = idempotency_key_header(key)  # "订单-1" too (_request.py)
         content: bytes | None = None
         if req.body is not None:
             if isinstance(req.body, BaseModel):
@@ -318,6 +345,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
             timeout=timeout,
             max_retries=self.max_retries,
             started=now,
+            key_given=req.idempotency_key is not None,
         )
 
     @staticmethod
@@ -345,7 +373,8 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
     def _deadline_error(self, call: PreparedCall) -> errors.APITimeoutError:
         return errors.APITimeoutError(
             f"The call did not finish within its {call.deadline:g} s deadline "
-            f"({call.attempts} attempt(s)). Raise it with deadline=... or check the connection.",
+            f"({call.attempts} attempt(s)). Raise it with deadline=... or check the connection."
+            + self._unknown_outcome(call),
             method=call.request.method,
             url=str(call.request.url.copy_with(query=None)),
         )
@@ -401,6 +430,12 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         return stop
 
     # -- responses ---------------------------------------------------------------------------
+    def _record_attempt(self, call: PreparedCall, outcome: Outcome) -> None:
+        """Note how an attempt ended (for the call's error, should it fail) and log it."""
+        if isinstance(outcome, httpx.TransportError) and not isinstance(outcome, _NOT_SENT):
+            call.lost_after_sending = type(outcome).__name__
+        self._log_attempt(call, outcome)
+
     def _log_attempt(self, call: PreparedCall, outcome: Outcome) -> None:
         if not logger.isEnabledFor(logging.INFO):
             return
@@ -438,18 +473,53 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
     def _connection_error(self, call: PreparedCall, exc: BaseException) -> errors.APIConnectionError:
         req = call.request
         url = str(req.url.copy_with(query=None))
+        name = type(exc).__name__
         if isinstance(exc, httpx.TimeoutException):
             return errors.APITimeoutError(
                 f"No response from {req.method} {req.url.path} in time after {call.attempts} attempt(s) "
-                f"({type(exc).__name__}). Raise timeout=... or check that the server is up.",
+                f"({name}). Raise timeout=... or check that the server is up."
+                + self._unknown_outcome(call, exc),
                 method=req.method,
                 url=url,
             )
+        where = f"{req.url.scheme}://{req.url.netloc.decode()}"
+        if not isinstance(exc, _NOT_SENT):
+            message = (
+                f"The connection to {where} was lost after {req.method} {req.url.path} was sent, "
+                f"with no answer ({name}, after {call.attempts} attempt(s))."
+            )
+        else:
+            message = (
+                f"Could not reach {where} for {req.method} {req.url.path} after {call.attempts} "
+                f"attempt(s) ({name}). Is base_url right and the server up?"
+            )
         return errors.APIConnectionError(
-            f"Could not reach {req.url.scheme}://{req.url.netloc.decode()} for {req.method} {req.url.path} "
-            f"after {call.attempts} attempt(s) ({type(exc).__name__}). Is base_url right and the server up?",
-            method=req.method,
-            url=url,
+            message + self._unknown_outcome(call, exc), method=req.method, url=url
+        )
+
+    @staticmethod
+    def _unknown_outcome(call: PreparedCall, last: BaseException | None = None) -> str:
+        """What to tell the caller when an attempt of ``call`` may have reached the insurer without
+        its answer coming back (``last``: the call's last outcome, when it is such an attempt): the
+        outcome is unknown, and how to learn it safely."""
+        lost = call.lost_after_sending
+        if lost is None:
+            return ""
+        method = call.request.method
+        if last is not None and not isinstance(last, _NOT_SENT):
+            text = " The request may have reached the insurer, so the outcome is unknown."
+        else:
+            text = (
+                f" An earlier attempt ended with {lost} after the request was sent: it may have "
+                "reached the insurer, so the outcome is unknown."
+            )
+        key = call.idempotency_key
+        if key is None:
+            return text + f" A {method} changes nothing: repeating it is safe."
+        shown = redact(repr(key)) if call.key_given else repr(key)  # a caller's key may hold a phone
+        return text + (
+            f" Repeat the call with idempotency_key={shown} (within 24 h): the insurer acts on a key "
+            "once, and a repeat returns the first answer."
         )
 
     def _response_info(self, call: PreparedCall, response: httpx.Response) -> ResponseInfo:
@@ -571,6 +641,24 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     if when.tzinfo is None:  # "-0000" means UTC with no zone information
         when = when.replace(tzinfo=dt.timezone.utc)
     return when.timestamp() - time.time()
+
+
+def _malformed_key_message(key: object) -> str:
+    """Which part of the key rule ``key`` breaks, without repeating the key."""
+    if not isinstance(key, str):
+        why = f"it is a {type(key).__name__}, not a str"
+    else:
+        prefix = next((p for p in ("yg_test_", "yg_live_") if key.startswith(p)), None)
+        rest = key[len(prefix) :] if prefix else ""
+        if prefix is None:
+            why = "it does not start with yg_test_ or yg_live_"
+        elif len(rest) < 4:
+            why = f"it has {len(rest)} character{'' if len(rest) == 1 else 's'} after {prefix}, fewer than 4"
+        elif len(rest) > 200:
+            why = f"it has {len(rest)} characters after {prefix}, more than 200"
+        else:
+            why = f"after {prefix} it has a character other than an ASCII letter, digit or underscore"
+    return f"The API key is malformed ({why}): {_API_KEY_RULE}."
 
 
 def _as_timeout(value: TimeoutTypes) -> httpx.Timeout | None:

@@ -92,7 +92,7 @@ class Client(BaseClient[httpx.Client, httpx.BaseTransport]):
             outcome: Outcome = self._client.send(call.request)
         except httpx.TransportError as exc:
             outcome = exc
-        self._log_attempt(call, outcome)
+        self._record_attempt(call, outcome)
         return outcome
 
 
@@ -161,5 +161,5 @@ class AsyncClient(BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
             outcome: Outcome = await self._client.send(call.request)
         except httpx.TransportError as exc:
             outcome = exc
-        self._log_attempt(call, outcome)
+        self._record_attempt(call, outcome)
         return outcome

@@ -24,7 +24,8 @@ Messages never carry API keys, secrets, ID numbers or phone numbers.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypedDict
 
 __all__ = [
     "YangguangError",
@@ -52,12 +53,42 @@ class YangguangError(Exception):
     """Base class of every error raised by yangguang-sdk."""
 
 
-class ParameterError(YangguangError, ValueError):
-    """A parameter was rejected by the SDK before anything was sent; ``param`` names it."""
+class ParameterProblem(TypedDict):
+    """One problem of a ``ParameterError``: the field (dotted, or None) and what is wrong with it."""
 
-    def __init__(self, message: str, *, param: str | None = None) -> None:
+    param: str | None
+    message: str
+
+
+SHOWN_PROBLEMS = 3
+"""How many problems ``str(ParameterError)`` spells out before "and N more problems"."""
+
+
+def describe_problems(problems: Sequence[ParameterProblem]) -> str:
+    """``param: message`` of the first few problems, then how many more there are."""
+    shown = [
+        f"{p['param']}: {p['message']}" if p["param"] else p["message"] for p in problems[:SHOWN_PROBLEMS]
+    ]
+    hidden = len(problems) - SHOWN_PROBLEMS
+    if hidden > 0:
+        shown.append(f"and {hidden} more problem{'s' if hidden > 1 else ''}")
+    return "; ".join(shown)
+
+
+class ParameterError(YangguangError, ValueError):
+    """A parameter was rejected by the SDK before anything was sent; ``param`` names it (the first
+    problem's field when there are several) and ``errors`` lists every problem found."""
+
+    def __init__(
+        self, message: str, *, param: str | None = None, errors: Sequence[ParameterProblem] | None = None
+    ) -> None:
         self.param = param
-        super().__init__(f"{param}: {message}" if param else message)
+        self.errors: list[ParameterProblem] = [
+            ParameterProblem(param=e["param"], message=e["message"])
+            for e in (errors or [{"param": param, "message": message}])
+        ]
+        """Every problem, as ``{"param": ..., "message": ...}``; the first is ``param``'s."""
+        super().__init__(describe_problems(self.errors))
 
 
 class ConfigurationError(YangguangError):
@@ -130,7 +161,10 @@ class APIStatusError(APIError):
             text += f" (param: {self.param})"
         if self.request_id:
             text += f" [request id: {self.request_id}; quote it when asking for help]"
-        hint = _HINTS.get(self.code or "") or _STATUS_HINTS.get(self.status_code)
+        if self.code:
+            hint = _HINTS.get(self.code) or _STATUS_HINTS.get(self.status_code)
+        else:  # not the insurer's error body: perhaps not the insurer at all
+            hint = _UNCODED_STATUS_HINTS.get(self.status_code) or _STATUS_HINTS.get(self.status_code)
         if hint:
             text += f" {hint}"
         return text
@@ -185,6 +219,12 @@ _HINTS: dict[str, str] = {
     "idempotency_key_reused": "Use a new Idempotency-Key for a different request body.",
     "idempotency_request_in_progress": "The first request with this key is still running; retry shortly.",
     "policy_not_cancellable": "A policy with an overdue installment or a claim cannot be cancelled.",
+    "unknown_route": "The API has no such route: check base_url, the API's root without /v1 "
+    "(e.g. http://127.0.0.1:8765 for a served sandbox); the SDK adds /v1/... itself.",
+}
+_UNCODED_STATUS_HINTS: dict[int, str] = {
+    404: "The answer is not an error of the insurer's API: check base_url, the API's root without "
+    "/v1 (e.g. http://127.0.0.1:8765 for a served sandbox).",
 }
 _STATUS_HINTS: dict[int, str] = {
     401: "Check the api_key argument or YANGGUANG_API_KEY (yg_test_... for the sandbox).",

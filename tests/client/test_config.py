@@ -291,3 +291,43 @@ async def test_an_unknown_per_call_option_is_refused(api: Api) -> None:
         await api.call(client.policies.list, statuss="active")
     assert "statuss" in str(info.value)
     assert server.count == 0
+
+
+# -- messages that state the rule (issue 10) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("yg_test_mid", "3 characters after yg_test_, fewer than 4"),
+        ("yg_live_" + "a" * 201, "201 characters after yg_live_, more than 200"),
+        ("yg_test_ab-cd", "other than an ASCII letter, digit or underscore"),
+        ("sk_test_4eC39HqLyjWDarjt", "does not start with yg_test_ or yg_live_"),
+    ],
+)
+def test_a_malformed_key_is_refused_with_the_rule_it_breaks(key: str, why: str) -> None:
+    with pytest.raises(yg.ConfigurationError) as info:
+        yg.Client(api_key=key, base_url=BASE_URL)
+    message = str(info.value)
+    assert why in message
+    assert (
+        "yg_test_ (sandbox) or yg_live_ (production) followed by 4-200 ASCII letters, digits or underscores"
+        in (message)
+    )
+    assert key not in message
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765/v1", "http://127.0.0.1:8765/v1/", "https://gw.insurer.test/yangguang/v1"]
+)
+def test_a_base_url_ending_in_v1_is_refused_with_the_fix(url: str) -> None:
+    with pytest.raises(yg.ConfigurationError) as info:
+        yg.Client(api_key=API_KEY, base_url=url)
+    message = str(info.value)
+    assert "/v1" in message and url.rstrip("/").removesuffix("/v1") in message
+
+
+def test_a_base_url_with_v1_inside_its_path_is_kept() -> None:
+    client = yg.Client(api_key=API_KEY, base_url="https://gw.insurer.test/v1gateway/")
+    assert str(client.base_url) == "https://gw.insurer.test/v1gateway/"
+    client.close()

@@ -11,7 +11,9 @@ import pytest
 import yangguang_sdk as yg
 from yangguang_sdk import errors
 
-from ._support import Api, Server, error_body, status
+from ._support import API_KEY, Api, Server, error_body, status
+
+API_KEY_TAIL = API_KEY.removeprefix("yg_test_")
 
 
 @pytest.mark.parametrize(
@@ -213,3 +215,150 @@ def test_a_2xx_body_that_is_not_the_promised_object_raises_a_typed_error() -> No
         pass
     else:
         raise AssertionError("no error for a list either")
+
+
+# -- errors that point the right way (issue 10) --------------------------------------------------
+
+
+async def test_an_unknown_route_says_so_and_shows_the_base_url_form(api: Api) -> None:
+    body = error_body("unknown_route", "No route GET /api/v1/quotes/quo_1.")
+    client = api.client(Server(status(404, body)))
+    with pytest.raises(yg.NotFoundError) as info:
+        await api.call(client.quotes.retrieve, "quo_1")
+    text = str(info.value)
+    assert "http://127.0.0.1:8765" in text and "without /v1" in text and "base_url" in text
+    assert "visible only to the API key" not in text
+
+
+async def test_a_404_that_is_not_the_insurers_error_points_at_base_url(api: Api) -> None:
+    other = httpx.Response(404, text="<html><body>Not Found</body></html>")
+    client = api.client(Server(other))
+    with pytest.raises(yg.NotFoundError) as info:
+        await api.call(client.quotes.retrieve, "quo_1")
+    text = str(info.value)
+    assert "base_url" in text and "without /v1" in text
+    assert "visible only to the API key" not in text
+
+
+async def test_a_404_of_a_missing_object_keeps_its_tenant_hint(api: Api) -> None:
+    client = api.client(Server(status(404, error_body("resource_missing", "No such quote: quo_1."))))
+    with pytest.raises(yg.NotFoundError) as info:
+        await api.call(client.quotes.retrieve, "quo_1")
+    assert "visible only to the API key" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        lambda r: httpx.RemoteProtocolError("Server disconnected without sending a response.", request=r),
+        lambda r: httpx.ReadError("[Errno 104] Connection reset by peer", request=r),
+        lambda r: httpx.WriteError("[Errno 32] Broken pipe", request=r),
+    ],
+)
+async def test_a_connection_lost_after_sending_says_the_outcome_is_unknown(api: Api, lost: Any) -> None:
+    server = Server(lost)
+    client = api.client(server, max_retries=0)
+    with pytest.raises(yg.APIConnectionError) as info:
+        await api.call(client.policies.bind, quote_id="quo_1", idempotency_key="ORD-1001-bind")
+    text = str(info.value)
+    assert type(info.value) is yg.APIConnectionError
+    assert not text.startswith("Could not reach")
+    assert "outcome is unknown" in text and "may have reached" in text
+    assert "idempotency_key='ORD-1001-bind'" in text
+    assert API_KEY_TAIL not in text
+
+
+async def test_the_generated_key_is_shown_so_the_call_can_be_repeated(api: Api) -> None:
+    server = Server(lambda r: httpx.RemoteProtocolError("Server disconnected", request=r))
+    client = api.client(server, max_retries=1)
+    with pytest.raises(yg.APIConnectionError) as info:
+        await api.call(client.policies.bind, quote_id="quo_1")
+    key = server.requests[0].headers["idempotency-key"]
+    assert key.startswith("yg-") and f"idempotency_key={key!r}" in str(info.value)
+
+
+async def test_a_key_holding_a_phone_number_is_masked_in_the_message(api: Api) -> None:
+    server = Server(lambda r: httpx.ReadError("reset", request=r))
+    client = api.client(server, max_retries=0)
+    with pytest.raises(yg.APIConnectionError) as info:
+        await api.call(client.policies.bind, quote_id="quo_1", idempotency_key="13800138000-绑定")
+    assert "13800138000" not in str(info.value) and "138****8000-绑定" in str(info.value)
+
+
+async def test_a_read_timeout_after_sending_says_the_outcome_is_unknown(api: Api) -> None:
+    server = Server(lambda r: httpx.ReadTimeout("timed out", request=r))
+    client = api.client(server, max_retries=0)
+    with pytest.raises(yg.APITimeoutError) as info:
+        await api.call(client.policies.bind, quote_id="quo_1", idempotency_key="ORD-1")
+    text = str(info.value)
+    assert "outcome is unknown" in text and "idempotency_key='ORD-1'" in text and "timeout=" in text
+
+
+async def test_a_lost_get_says_the_outcome_is_unknown_but_repeating_it_is_safe(api: Api) -> None:
+    server = Server(lambda r: httpx.ReadError("reset", request=r))
+    client = api.client(server, max_retries=0)
+    with pytest.raises(yg.APIConnectionError) as info:
+        await api.call(client.quotes.retrieve, "quo_1")
+    text = str(info.value)
+    assert "may have reached" in text and "idempotency_key" not in text
+
+
+async def test_an_earlier_attempt_that_may_have_arrived_is_not_forgotten(api: Api) -> None:
+    server = Server(
+        lambda r: httpx.ReadError("reset", request=r),
+        lambda r: httpx.ConnectError("[Errno 111] Connection refused", request=r),
+    )
+    client = api.client(server, max_retries=1)
+    with pytest.raises(yg.APIConnectionError) as info:
+        await api.call(client.policies.bind, quote_id="quo_1", idempotency_key="ORD-1")
+    text = str(info.value)
+    assert "ConnectError" in text and "outcome is unknown" in text and "idempotency_key='ORD-1'" in text
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        lambda r: httpx.ConnectError("[Errno 111] Connection refused", request=r),
+        lambda r: httpx.ConnectTimeout("timed out", request=r),
+        lambda r: httpx.PoolTimeout("no connection", request=r),
+    ],
+)
+async def test_a_request_that_never_left_says_it_was_not_sent(api: Api, failure: Any) -> None:
+    client = api.client(Server(failure), max_retries=0)
+    with pytest.raises(yg.APIConnectionError) as info:
+        await api.call(client.policies.bind, quote_id="quo_1", idempotency_key="ORD-1")
+    assert "outcome is unknown" not in str(info.value)
+
+
+def test_a_server_that_closes_the_connection_mid_bind_gives_an_unknown_outcome() -> None:
+    """A real socket: the server reads the whole request, then dies without answering."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with yg.Client(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}", max_retries=0) as client:
+            with pytest.raises(yg.APIConnectionError) as info:
+                client.policies.bind(quote_id="quo_1", idempotency_key="订单-1-bind")
+    finally:
+        thread.join(5)
+        listener.close()
+    text = str(info.value)
+    assert "outcome is unknown" in text and "idempotency_key='订单-1-bind'" in text
+    assert not text.startswith("Could not reach")

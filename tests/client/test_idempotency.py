@@ -102,3 +102,46 @@ async def test_a_replayed_answer_is_visible_on_last_response(api: Api) -> None:
     client = api.client(server)
     policy = await api.call(client.policies.bind, quote_id="quo_1", idempotency_key="ORD-1")
     assert policy.last_response.replayed is True
+
+
+# -- keys in any script (issue 10) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "header"),
+    [
+        ("订单-1", "UTF-8''%E8%AE%A2%E5%8D%95-1"),
+        ("ORD 1001 ", "UTF-8''ORD%201001%20"),  # a trailing space would not survive a header
+        ("UTF-8''ORD-1", "UTF-8''UTF-8%27%27ORD-1"),  # an ASCII key that looks encoded is encoded
+        ("ORD-1001-bind", "ORD-1001-bind"),  # printable ASCII is sent as it is
+        ("a%20b", "a%20b"),
+    ],
+)
+async def test_a_key_that_is_not_plain_ascii_is_sent_percent_encoded_behind_a_marker(
+    api: Api, key: str, header: str
+) -> None:
+    server = Server(ok(policy_json()))
+    client = api.client(server)
+    policy = await api.call(client.policies.bind, quote_id="quo_1", idempotency_key=key)
+    assert keys(server.requests) == [header]
+    assert policy.last_response.idempotency_key == key  # what you passed, not its header form
+
+
+@pytest.mark.parametrize("key", ["订单-1", "ORD 1001 ", "UTF-8''ORD-1", "ORD-1001-bind", "a%20b", "é" * 255])
+def test_the_header_form_of_a_key_decodes_to_the_key(key: str) -> None:
+    from yangguang_sdk._request import idempotency_key_from_header, idempotency_key_header
+
+    header = idempotency_key_header(key)
+    assert header.isascii() and header == header.strip()
+    assert idempotency_key_from_header(header) == key
+
+
+@pytest.mark.parametrize("bad", ["订单\n1", "\u200b", "é" * 256])
+async def test_a_unicode_key_still_follows_the_1_to_255_printable_characters_rule(api: Api, bad: str) -> None:
+    server = Server(ok(policy_json()))
+    client = api.client(server)
+    with pytest.raises(yg.ParameterError) as info:
+        await api.call(client.policies.bind, quote_id="quo_1", idempotency_key=bad)
+    assert info.value.param == "idempotency_key"
+    assert "1-255" in str(info.value) or "1–255" in str(info.value)
+    assert server.count == 0

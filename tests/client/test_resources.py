@@ -408,3 +408,146 @@ def test_a_redirect_is_not_followed() -> None:
         with pytest.raises(Exception):  # noqa: B017 - whatever it raises, it must not follow
             c.test_clock.retrieve()
     assert server.count == 1
+
+
+# -- text, several problems, borrower kinds, dates (issue 10) -----------------------------------
+
+
+async def test_a_chinese_merchant_order_id_is_sent_as_it_is(api: Api) -> None:
+    server = Server(ok(quote_json(merchant_order_id="订单-2026-0001")))
+    client = api.client(server)
+    quote = await create_quote(api, client, merchant_order_id="订单-2026-0001")
+    assert json.loads(server.requests[0].content)["merchant_order_id"] == "订单-2026-0001"
+    assert quote.merchant_order_id == "订单-2026-0001"
+
+
+@pytest.mark.parametrize(
+    ("order_id", "why"),
+    [
+        ("", "is empty"),
+        ("订" * 65, "is 65 characters long"),
+        ("订单 1", "whitespace"),
+        (" ORD-1", "whitespace"),
+        ("ORD-1\u3000", "whitespace"),
+        ("ORD\x001", "control or invisible"),
+        ("ORD\u200b1", "control or invisible"),
+    ],
+)
+async def test_a_bad_merchant_order_id_is_refused_with_the_rule_in_words(
+    api: Api, order_id: str, why: str
+) -> None:
+    server = Server(ok(quote_json()))
+    client = api.client(server)
+    with pytest.raises(yg.ParameterError) as info:
+        await create_quote(api, client, merchant_order_id=order_id)
+    message = str(info.value)
+    assert info.value.param == "merchant_order_id"
+    assert why in message and "1-64 characters" in message and "any script" in message
+    assert "pattern" not in message and "\\x21" not in message
+    assert server.count == 0
+
+
+async def test_every_problem_is_in_errors_and_the_first_three_in_the_message(api: Api) -> None:
+    server = Server(ok(quote_json()))
+    client = api.client(server)
+    bad_borrower = {
+        "type": "individual",
+        "name": "张三",
+        "id_number": "11010519491231002Y",  # wrong check character
+        "phone": "23800138000",
+        "credit_score": 900,
+    }
+    bad_loan = loan(term_months=0, annual_rate=0.12)
+    with pytest.raises(yg.ParameterError) as info:
+        await create_quote(api, client, merchant_order_id="ORD 1", borrower=bad_borrower, loan=bad_loan)
+    err = info.value
+    params = [str(e["param"]) for e in err.errors]
+    assert sorted(params) == sorted(
+        [
+            "merchant_order_id",
+            "borrower.id_number",
+            "borrower.phone",
+            "borrower.credit_score",
+            "loan.term_months",
+            "loan.annual_rate",
+        ]
+    )
+    assert err.param == params[0]
+    assert all(isinstance(e["message"], str) and e["message"] for e in err.errors)
+    message = str(err)
+    shown = [f"{e['param']}: {e['message']}" for e in err.errors[:3]]
+    assert message == "; ".join(shown) + "; and 3 more problems"
+    for value in ("11010519491231002Y", "23800138000", "900"):
+        assert value not in message and value not in repr(err.errors)
+    assert server.count == 0
+
+
+async def test_one_problem_reads_as_before_and_is_the_only_entry_of_errors(api: Api) -> None:
+    client = api.client(Server(ok(quote_json())))
+    with pytest.raises(yg.ParameterError) as info:
+        await create_quote(api, client, borrower=borrower(credit_score=900))
+    assert info.value.errors == [
+        {"param": "borrower.credit_score", "message": info.value.errors[0]["message"]}
+    ]
+    assert str(info.value) == f"borrower.credit_score: {info.value.errors[0]['message']}"
+    assert "more problem" not in str(info.value)
+
+
+async def test_a_misspelt_field_is_one_problem_not_a_typo_and_a_missing_field(api: Api) -> None:
+    client = api.client(Server(ok(quote_json())))
+    with pytest.raises(yg.ParameterError) as info:
+        await create_quote(
+            api, client, borrower={"type": "individual", "nmae": "张三", "id_number": "11010519491231002X"}
+        )
+    assert [e["param"] for e in info.value.errors] == ["borrower.nmae"]
+    assert str(info.value) == "borrower.nmae: unknown field (did you mean 'name'?)"
+
+
+async def test_an_enterprise_borrower_given_an_id_number_is_pointed_to_uscc(api: Api) -> None:
+    client = api.client(Server(ok(quote_json())))
+    enterprise = {"type": "enterprise", "name": "阳光制造有限公司", "id_number": "91110000600037341L"}
+    with pytest.raises(yg.ParameterError) as info:
+        await create_quote(api, client, product="sme_loan", borrower=enterprise)
+    assert info.value.param == "borrower.id_number"
+    assert "did you mean 'uscc'?" in str(info.value) and "a typo" not in str(info.value)
+    assert [e["param"] for e in info.value.errors] == ["borrower.id_number"]
+    assert "91110000600037341L" not in str(info.value)
+
+
+async def test_an_individual_borrower_given_a_uscc_is_pointed_to_id_number(api: Api) -> None:
+    client = api.client(Server(ok(quote_json())))
+    person = {"type": "individual", "name": "张三", "uscc": "11010519491231002X"}
+    with pytest.raises(yg.ParameterError) as info:
+        await create_quote(api, client, borrower=person)
+    assert info.value.param == "borrower.uscc"
+    assert "did you mean 'id_number'?" in str(info.value) and "a typo" not in str(info.value)
+    assert "11010519491231002X" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        dt.datetime(2026, 12, 25),
+        dt.datetime(2026, 12, 25, tzinfo=UTC),
+        dt.datetime(2026, 12, 25, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        "2026-12-25T00:00:00",
+        "2026-12-25T00:00:00Z",
+        1798156800,
+    ],
+)
+async def test_a_datetime_first_due_date_is_refused_with_what_to_pass(api: Api, value: object) -> None:
+    server = Server(ok(quote_json()))
+    client = api.client(server)
+    with pytest.raises(yg.ParameterError) as info:
+        await create_quote(api, client, loan=loan(first_due_date=value))
+    assert info.value.param == "loan.first_due_date"
+    assert "YYYY-MM-DD" in str(info.value) and "date" in str(info.value)
+    assert server.count == 0
+
+
+@pytest.mark.parametrize("value", [dt.date(2026, 12, 25), "2026-12-25"])
+async def test_a_date_or_a_yyyy_mm_dd_string_is_a_first_due_date(api: Api, value: object) -> None:
+    server = Server(ok(quote_json()))
+    client = api.client(server)
+    await create_quote(api, client, loan=loan(first_due_date=value))
+    assert json.loads(server.requests[0].content)["loan"]["first_due_date"] == "2026-12-25"

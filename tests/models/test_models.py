@@ -169,3 +169,95 @@ def test_parse_event_types_by_type_and_keeps_unknown_types() -> None:
 def test_object_version_reads_the_data_version() -> None:
     event = t.parse_event({**VALID_RESPONSES["PolicyEvent"], "data": {**POLICY, "version": 7}})
     assert event.object_version == 7
+
+
+# -- the one converter: every problem, borrower kinds (issue 10) ----------------------------------
+
+
+def _quote_errors(**changes: Any) -> ValidationError:
+    data = {**VALID_REQUESTS["QuoteCreateParams"], **changes}
+    with pytest.raises(ValidationError) as info:
+        t.QuoteCreateParams.model_validate(data)
+    return info.value
+
+
+def test_validation_problems_lists_every_problem_typo_first() -> None:
+    from yangguang_sdk.types._validation import validation_problems
+
+    error = _quote_errors(
+        merchant_order_id="",
+        borrower={"type": "individual", "nmae": "张三", "id_number": "11010519491231002X", "credit_score": 1},
+    )
+    problems = validation_problems(error)
+    assert [p.param for p in problems] == ["borrower.nmae", "merchant_order_id", "borrower.credit_score"]
+    assert problems[0].message == "unknown field (did you mean 'name'?)"
+
+
+def test_the_api_form_names_the_missing_field_first_and_keeps_the_typo() -> None:
+    from yangguang_sdk.types._validation import describe_validation_error, validation_problems
+
+    enterprise = {"type": "enterprise", "name": "阳光制造", "id_number": "91110000600037341L"}
+    raw = [
+        {**e, "loc": ("body", *e["loc"])}
+        for e in _quote_errors(product="sme_loan", borrower=enterprise).errors()
+    ]
+    problems = validation_problems(raw, typo_first=False, skip=1)
+    assert [p.param for p in problems] == ["borrower.uscc", "borrower.id_number"]
+    assert "did you mean 'uscc'?" in problems[1].message
+    problem = describe_validation_error(raw, typo_first=False, skip=1)
+    assert problem.param == "borrower.uscc"
+    assert str(problem) == f"borrower.uscc: is required; borrower.id_number: {problems[1].message}"
+    assert "91110000600037341L" not in str(problem)
+
+
+def test_describe_validation_error_shows_three_problems_then_counts_the_rest() -> None:
+    from yangguang_sdk.types._validation import describe_validation_error, validation_problems
+
+    error = _quote_errors(product="car_loan", merchant_order_id="", borrower={"type": "individual"}, loan={})
+    problems = validation_problems(error)
+    assert len(problems) == 8
+    assert (
+        str(describe_validation_error(error))
+        == "; ".join(str(p) for p in problems[:3]) + "; and 5 more problems"
+    )
+
+
+@pytest.mark.parametrize(
+    ("borrower", "unknown", "meant"),
+    [
+        ({"type": "enterprise", "name": "x", "id_number": "91110000600037341L"}, "id_number", "uscc"),
+        ({"type": "individual", "name": "x", "uscc": "11010519491231002X"}, "uscc", "id_number"),
+    ],
+)
+def test_an_identity_field_of_the_other_borrower_kind_points_to_the_right_one(
+    borrower: dict[str, Any], unknown: str, meant: str
+) -> None:
+    from yangguang_sdk.types._validation import validation_problems
+
+    problems = validation_problems(_quote_errors(borrower=borrower))
+    assert [p.param for p in problems] == [f"borrower.{unknown}"]  # the missing one is the same mistake
+    assert f"did you mean {meant!r}?" in problems[0].message and "typo" not in problems[0].message
+
+
+def test_an_enterprise_given_a_phone_is_told_only_individuals_have_one() -> None:
+    from yangguang_sdk.types._validation import validation_problems
+
+    enterprise = {"type": "enterprise", "name": "x", "uscc": "91110000600037341L", "phone": "13800138000"}
+    (problem,) = validation_problems(_quote_errors(product="sme_loan", borrower=enterprise))
+    assert problem.param == "borrower.phone" and "only individual borrowers have a phone" in problem.message
+
+
+@pytest.mark.parametrize("order_id", ["订单-2026-0001", "ORD-1001", "注文#42/α", "订" * 64])
+def test_a_merchant_order_id_may_be_in_any_script(order_id: str) -> None:
+    data = {**VALID_REQUESTS["QuoteCreateParams"], "merchant_order_id": order_id}
+    assert t.QuoteCreateParams.model_validate(data).merchant_order_id == order_id
+
+
+@pytest.mark.parametrize("value", [dt.datetime(2026, 12, 25), "2026-12-25T00:00:00", 1798156800])
+def test_first_due_date_takes_no_datetime_in_the_model_the_sandbox_shares(value: object) -> None:
+    data = {**VALID_REQUESTS["QuoteCreateParams"]}
+    data["loan"] = {**data["loan"], "first_due_date": value}
+    with pytest.raises(ValidationError) as info:
+        t.QuoteCreateParams.model_validate(data)
+    (error,) = info.value.errors()
+    assert error["loc"] == ("loan", "first_due_date") and "YYYY-MM-DD" in error["msg"]

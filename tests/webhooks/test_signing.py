@@ -328,6 +328,28 @@ def test_future_timestamp_fails_and_shows_the_skew(frozen_webhook: MakeWebhook) 
     assert "3600 s in the future" in message and "clock" in message
 
 
+@pytest.mark.parametrize(("offset", "when"), [(81 * 86400, "future"), (-81 * 86400, "past")])
+def test_a_timestamp_days_away_blames_the_senders_clock_not_ntp(
+    frozen_webhook: MakeWebhook, offset: int, when: str
+) -> None:
+    """A skew of days is no NTP drift: the sender signs with a clock that is not real time (a
+    sandbox whose clock was advanced, a replay of a stored delivery)."""
+    secret = generate_hmac_secret()
+    body = event_bytes()
+    message = failure(frozen_webhook(secret), body, signed(secret, body, timestamp=FROZEN_NOW + offset))
+    assert f"{81 * 86400} s (81 days) in the {when}" in message
+    assert "not real time" in message and "advanced" in message
+    assert "NTP" not in message
+
+
+@pytest.mark.parametrize("offset", [86400, -86400])
+def test_a_skew_of_a_day_or_less_still_points_at_the_clocks(frozen_webhook: MakeWebhook, offset: int) -> None:
+    secret = generate_hmac_secret()
+    body = event_bytes()
+    message = failure(frozen_webhook(secret), body, signed(secret, body, timestamp=FROZEN_NOW + offset))
+    assert "NTP" in message and "not real time" not in message
+
+
 def test_tolerance_is_configurable(frozen_webhook: MakeWebhook) -> None:
     secret = generate_hmac_secret()
     body = event_bytes()

@@ -15,10 +15,10 @@ from typing import Any, Concatenate, TypedDict, TypeVar
 from pydantic import BaseModel, ValidationError
 from typing_extensions import ParamSpec
 
-from .._request import APIRequest, AsyncAPIClient, SyncAPIClient, TimeoutTypes
+from .._request import APIRequest, AsyncAPIClient, SyncAPIClient, TimeoutTypes, idempotency_key_problem
 from ..errors import ParameterError
 from ..pagination import AsyncPaginator, SyncPage
-from ..types._validation import describe_validation_error
+from ..types._validation import validation_problems
 
 __all__ = [
     "RequestOptions",
@@ -44,7 +44,8 @@ class RequestOptions(TypedDict, total=False):
     """Per-call options every method accepts."""
 
     idempotency_key: str
-    """POST only: the key for this call (e.g. your order id); by default one is generated per call."""
+    """POST only: the key for this call (e.g. your order id, in any script: ``"订单-1"``), 1-255
+    printable characters; by default one is generated per call."""
     timeout: TimeoutTypes
     """Per-attempt timeout in seconds (or an httpx.Timeout) for this call."""
     deadline: float
@@ -65,8 +66,9 @@ def options(opts: RequestOptions) -> dict[str, Any]:
     ):
         raise ParameterError("must be a positive number of seconds", param="deadline")
     key = out.get("idempotency_key")
-    if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255 or not key.isprintable()):
-        raise ParameterError("must be a printable string of 1-255 characters", param="idempotency_key")
+    problem = None if key is None else idempotency_key_problem(key)
+    if problem:
+        raise ParameterError(problem, param="idempotency_key")
     return out
 
 
@@ -125,15 +127,19 @@ def async_list(
 
 
 def validate_params(model: type[M], data: Mapping[str, Any]) -> M:
-    """``model`` validated from ``data``; a failure becomes a ParameterError naming the field.
+    """``model`` validated from ``data``; a failure becomes a ParameterError naming the field, with
+    every problem found in its ``errors``.
 
     The message never repeats the input value (ID numbers and phones must not leak).
     """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problem = describe_validation_error(exc)
-        raise ParameterError(problem.message, param=problem.param) from None
+        problems = validation_problems(exc)
+        first = problems[0]
+        raise ParameterError(
+            first.message, param=first.param, errors=[p.as_dict() for p in problems]
+        ) from None
 
 
 def path_id(value: object, param: str, prefix: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -20,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._constants import API_VERSION
+from .._request import ENCODED_KEY_MARKER, IDEMPOTENCY_KEY_MAX_CHARS, idempotency_key_from_header
 from ..types import (
     Claim,
     Policy,
@@ -58,6 +60,7 @@ _TYPE_BY_STATUS = {
     429: "rate_limit_error",
 }
 _ID_PATTERN = r"^[a-z]{3}_[A-Za-z0-9]{1,60}$"
+_TEST_KEY = re.compile(r"yg_test_[A-Za-z0-9_]{4,200}")
 
 
 class ErrorObject(BaseModel):
@@ -148,14 +151,10 @@ async def _tenant(authorization: Annotated[str | None, Header()] = None) -> str:
     key = authorization[len("Bearer ") :].strip()
     if key.startswith("yg_live_"):
         raise _unauthorized("The sandbox accepts only test keys (yg_test_...), never live ones.")
-    if (
-        not key.startswith("yg_test_")
-        or len(key) < 12
-        or len(key) > 200
-        or not key.replace("_", "").isalnum()
-    ):
+    if not _TEST_KEY.fullmatch(key):
         raise _unauthorized(
-            "Malformed API key: sandbox keys look like yg_test_ followed by letters and digits."
+            "Malformed API key: sandbox keys are yg_test_ followed by 4-200 ASCII letters, digits or "
+            "underscores (the SDK's rule for a key)."
         )
     return key
 
@@ -170,7 +169,35 @@ async def _fingerprint(request: Request) -> str:
 
 Tenant = Annotated[str, Depends(_tenant)]
 Fingerprint = Annotated[str, Depends(_fingerprint)]
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+_KEY_HEADER_MAX = len(ENCODED_KEY_MARKER) + IDEMPOTENCY_KEY_MAX_CHARS * 4 * 3
+"""The longest header form of a 255-character key: every character 4 UTF-8 bytes, each %XX."""
+
+
+async def _idempotency_key(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=_KEY_HEADER_MAX,
+            description=(
+                "The key: 1-255 printable characters in any script. Sent as it is when it is "
+                "printable ASCII with no space at either end and does not begin with "
+                f"{ENCODED_KEY_MARKER}; else as {ENCODED_KEY_MARKER} and the key's UTF-8 bytes "
+                f"percent-encoded (订单-1: {ENCODED_KEY_MARKER}%E8%AE%A2%E5%8D%95-1)."
+            ),
+        ),
+    ] = None,
+) -> str | None:
+    """The idempotency key a request carries, decoded from its header form (``_request.py``)."""
+    if value is None:
+        return None
+    try:
+        return idempotency_key_from_header(value)
+    except ValueError as exc:
+        raise _HTTPError(422, "invalid_parameter", f"Idempotency-Key: {exc}", "Idempotency-Key") from None
+
+
+IdemKey = Annotated[str | None, Depends(_idempotency_key)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=64)]
 QuoteId = Annotated[str, _object_id("quo_")]
@@ -247,7 +274,14 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "unknown_route", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail), None, request.state.request_id)
+        message = str(exc.detail)
+        if code == "unknown_route":
+            message = (
+                f"No route {request.method} {request.url.path[:200]}: this API's paths are /v1/quotes, "
+                "/v1/policies, ... at its root. Is the client's base_url the root, such as "
+                "http://127.0.0.1:8765 (without /v1)?"
+            )
+        return _error(exc.status_code, code, message, None, request.state.request_id)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr
+from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
     from ._response_info import ResponseInfo
 
-__all__ = ["APIObject", "NestedObject", "RequestModel", "error_param"]
+__all__ = ["APIObject", "NestedObject", "RequestModel", "CalendarDate", "error_param"]
 
 _UNION_TAGS = frozenset({"individual", "enterprise"})
 
@@ -19,6 +22,28 @@ def error_param(loc: tuple[int | str, ...] | list[int | str]) -> str | None:
     ``borrower.individual.id_number`` (union tags and pydantic's function markers are dropped)."""
     parts = [str(p) for p in loc if str(p) not in _UNION_TAGS and "[" not in str(p)]
     return ".".join(parts) or None
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _calendar_date(value: object) -> object:
+    """A date field takes a ``datetime.date`` or ``"YYYY-MM-DD"``, nothing that only converts to one."""
+    if isinstance(value, dt.datetime):
+        # pydantic would take a midnight datetime silently; a due date is a day, not an instant
+        raise PydanticCustomError(
+            "date_type",
+            "must be a date, not a datetime: pass a datetime.date or a 'YYYY-MM-DD' string "
+            "(value.date() if that is the day you mean)",
+        )
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_type", "must be a date: a datetime.date or a 'YYYY-MM-DD' string")
+
+
+CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
+"""A request's date field: a ``datetime.date`` or ``"YYYY-MM-DD"``; datetimes, timestamps and
+date-time strings are refused rather than cut to a day."""
 
 
 class NestedObject(BaseModel):

@@ -1,9 +1,10 @@
-"""One description of a failed request model: the field it names and what is wrong with it.
+"""One description of a failed request model: the fields it names and what is wrong with each.
 
 The SDK (``ParameterError`` before sending), the sandbox app (422 ``invalid_parameter``) and the
-sandbox engine (``Invalid``) all turn a pydantic ``ValidationError`` into our error shape with
-``describe_validation_error``; each only wraps the ``Problem`` in its own error. The message never
-repeats the input value (it may be an ID number or a phone number).
+sandbox engine (``Invalid``) all turn a pydantic ``ValidationError`` into our error shape here:
+``validation_problems`` lists every problem, ``describe_validation_error`` makes the one-line
+``Problem`` an error body carries (the first problem's field, the first few problems' text). A
+message never repeats the input value (it may be an ID number or a phone number).
 """
 
 from __future__ import annotations
@@ -14,9 +15,25 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..errors import ParameterProblem, describe_problems
 from ._base import error_param
 
-__all__ = ["Problem", "describe_validation_error", "error_param"]
+__all__ = ["Problem", "describe_validation_error", "validation_problems", "error_param"]
+
+# A field of one kind of borrower given to the other: (kind, field) -> the field meant, and why.
+_OTHER_KIND_FIELDS: dict[tuple[str, str], tuple[str | None, str]] = {
+    ("enterprise", "id_number"): (
+        "uscc",
+        "an enterprise borrower is identified by its unified social credit code, "
+        "'uscc'; a person is type 'individual'",
+    ),
+    ("individual", "uscc"): (
+        "id_number",
+        "an individual borrower is identified by a resident ID number, 'id_number'; "
+        "a company is type 'enterprise'",
+    ),
+    ("enterprise", "phone"): (None, "only individual borrowers have a phone"),
+}
 
 
 @dataclass(frozen=True)
@@ -29,44 +46,81 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.param}: {self.message}" if self.param else self.message
 
+    def as_dict(self) -> ParameterProblem:
+        """The problem as an entry of ``ParameterError.errors``."""
+        return {"param": self.param, "message": self.message}
+
+
+def validation_problems(
+    error: ValidationError | Sequence[Any], *, typo_first: bool = True, skip: int = 0
+) -> list[Problem]:
+    """Every problem of ``error`` (a ``ValidationError`` or its ``errors()`` list), the one to name
+    first at the head.
+
+    ``typo_first``: a misspelt required field is both unknown and missing; True names the typo
+    first (with a suggestion) and drops the missing field it stands for, False keeps both and names
+    the missing one first (the API's choice: the body it got lacks that field). ``skip``: leading
+    location parts that are not field names (FastAPI's ``body`` / ``query`` / ``header``); a
+    location of only those names itself.
+    """
+    raw: Sequence[Any] = (
+        error.errors(include_input=False, include_url=False) if isinstance(error, ValidationError) else error
+    )
+    if not raw:
+        return [Problem(None, "invalid request")]
+    explained: set[tuple[Any, ...]] = set()  # missing fields a typo's suggestion stands for
+    typos: list[Problem] = []
+    others: list[tuple[tuple[Any, ...], Problem]] = []
+    for e in raw:
+        loc = tuple(e.get("loc", ()))
+        param = error_param(list(loc[skip:]))
+        if param is None and skip and loc:
+            param = str(loc[0])
+        kind = e.get("type", "")
+        if kind == "extra_forbidden" and loc:
+            suggestion, message = _unknown_field(loc, raw)
+            if suggestion is not None:
+                explained.add((*loc[:-1], suggestion))
+            typos.append(Problem(param, message))
+        elif kind == "missing":
+            others.append((loc, Problem(param, "is required")))
+        else:
+            others.append((loc, Problem(param, str(e.get("msg", "invalid value")))))
+    if typo_first:
+        return typos + [p for loc, p in others if loc not in explained]
+    return [p for _, p in others] + typos
+
 
 def describe_validation_error(
     error: ValidationError | Sequence[Any], *, typo_first: bool = True, skip: int = 0
 ) -> Problem:
-    """The problem to report for ``error`` (a ``ValidationError`` or its ``errors()`` list).
+    """The one-line problem to report for ``error``: the first problem's field, and as message the
+    first few problems (``str()`` reads ``a.b: ...; c: ...; and 2 more problems``). Arguments as for
+    ``validation_problems``."""
+    problems = validation_problems(error, typo_first=typo_first, skip=skip)
+    first, rest = problems[0], problems[1:]
+    message = describe_problems([{"param": None, "message": first.message}, *(p.as_dict() for p in rest)])
+    return Problem(first.param, message)
 
-    ``typo_first``: a misspelt required field is both unknown and missing; True names the typo
-    (with a suggestion), False the missing field. ``skip``: leading location parts that are not
-    field names (FastAPI's ``body`` / ``query`` / ``header``); a location of only those names itself.
-    Further problems are counted in the message: ``(and 2 more problems)``.
-    """
-    problems: Sequence[Any] = (
-        error.errors(include_input=False, include_url=False) if isinstance(error, ValidationError) else error
-    )
-    if not problems:
-        return Problem(None, "invalid request")
-    first = problems[0]
-    if typo_first:
-        first = next((e for e in problems if e.get("type") == "extra_forbidden"), first)
-    loc = tuple(first.get("loc", ()))
-    param = error_param(list(loc[skip:]))
-    if param is None and skip and loc:
-        param = str(loc[0])
-    kind = first.get("type", "")
-    message = str(first.get("msg", "invalid value"))
-    if kind == "extra_forbidden":
-        siblings = [
-            str(e["loc"][-1])
-            for e in problems
-            if e.get("type") == "missing" and tuple(e.get("loc", ()))[:-1] == loc[:-1]
-        ]
-        import difflib  # only on the error path
 
-        close = difflib.get_close_matches(str(loc[-1]), siblings, n=1) if loc else []
-        message = f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field (a typo?)"
-    elif kind == "missing":
-        message = "is required"
-    more = len(problems) - 1
-    if more:
-        message += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return Problem(param, message)
+def _unknown_field(loc: tuple[Any, ...], raw: Sequence[Any]) -> tuple[str | None, str]:
+    """(the field probably meant, or None; the message) for the unknown field at ``loc``."""
+    name = str(loc[-1])
+    missing = [
+        str(e["loc"][-1])
+        for e in raw
+        if e.get("type") == "missing" and tuple(e.get("loc", ()))[:-1] == loc[:-1]
+    ]
+    kind = str(loc[-2]) if len(loc) >= 2 else ""
+    other = _OTHER_KIND_FIELDS.get((kind, name))
+    if other is not None:
+        meant, why = other
+        if meant is None:
+            return None, f"not a field of an {kind} borrower: {why}"
+        return meant, f"not a field of an {kind} borrower (did you mean {meant!r}? {why})"
+    import difflib  # only on the error path
+
+    close = difflib.get_close_matches(name, missing, n=1)
+    if close:
+        return close[0], f"unknown field (did you mean {close[0]!r}?)"
+    return None, "unknown field (a typo?)"

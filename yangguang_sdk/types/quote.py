@@ -6,9 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
+from pydantic_core import PydanticCustomError
 
-from ._base import APIObject, NestedObject, RequestModel
+from ._base import APIObject, CalendarDate, NestedObject, RequestModel
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode
 from .money import Money
 
@@ -22,11 +23,46 @@ __all__ = [
     "QuoteCreateParams",
     "ProductName",
     "Decision",
+    "MerchantOrderId",
+    "MERCHANT_ORDER_ID_RULE",
 ]
 
 ProductName = Literal["consumer_installment", "platform_loan", "sme_loan"]
 Decision = Literal["approved", "declined", "referred"]
 InstallmentStatus = Literal["scheduled", "paid", "overdue"]
+
+
+MERCHANT_ORDER_ID_RULE = (
+    "an order id is 1-64 characters of any script (订单-2026-0001 is fine): letters, digits, "
+    "punctuation and symbols, with no whitespace and no control or invisible characters"
+)
+
+
+def _order_id(value: str) -> str:
+    """Refuses what cannot be a merchant's order id, saying the rule in words (never the value)."""
+    if not value:
+        why = "is empty"
+    elif len(value) > 64:
+        why = f"is {len(value)} characters long"
+    elif any(c.isspace() for c in value):
+        why = "contains a space or other whitespace"
+    elif not value.isprintable():
+        why = "contains a control or invisible character"
+    else:
+        return value
+    raise PydanticCustomError("merchant_order_id", f"{why}: {MERCHANT_ORDER_ID_RULE}")
+
+
+MerchantOrderId = Annotated[
+    str,
+    AfterValidator(_order_id),
+    Field(
+        json_schema_extra={"minLength": 1, "maxLength": 64, "pattern": r"^\S+$"},
+        description="Your order or loan id: 1-64 characters of any script, no whitespace, no control "
+        "or invisible characters.",
+    ),
+]
+"""Your order or loan id, in any script (checked the same in the SDK and the sandbox)."""
 
 
 class Installment(NestedObject):
@@ -89,7 +125,7 @@ class LoanTerms(RequestModel):
     principal: Money
     term_months: Annotated[int, Field(strict=True, ge=1, le=120)]
     annual_rate: Annotated[Decimal, Field(ge=0, le=1, max_digits=12)]
-    first_due_date: dt.date
+    first_due_date: CalendarDate
 
     @field_validator("annual_rate", mode="before")
     @classmethod
@@ -110,6 +146,6 @@ class QuoteCreateParams(RequestModel):
     """The body of ``POST /v1/quotes``."""
 
     product: ProductName
-    merchant_order_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+    merchant_order_id: MerchantOrderId
     borrower: Borrower
     loan: LoanTerms

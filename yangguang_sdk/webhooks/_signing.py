@@ -536,8 +536,29 @@ def _timestamp_seconds(timestamp: object) -> int:
     return seconds
 
 
+_NOT_DRIFT = 86_400
+"""A skew above this many seconds (a day) is no clock drift: some clock is not real time."""
+
+
 def _describe_skew(skew: float, tolerance: int) -> str:
     seconds = round(abs(skew))
+    if seconds > _NOT_DRIFT:
+        days = seconds / 86_400
+        span = f"{seconds} s ({days:.0f} days)" if days >= 2 else f"{seconds} s (over a day)"
+        head = f"webhook-timestamp is {span} in the {'past' if skew > 0 else 'future'}, beyond the "
+        if skew < 0:
+            cause = (
+                "the sender signs with a clock that is not real time (a sandbox whose clock was advanced?)"
+            )
+        else:
+            cause = (
+                "the sender signs with a clock that is not real time (a sandbox started at an earlier "
+                "date?), this receiver's clock was advanced, or this is an old delivery replayed"
+            )
+        return (
+            f"{head}{tolerance} s tolerance: far more than clock drift; {cause}. In tests, verify with "
+            "the sender's clock: Webhook(secret, now=...)."
+        )
     if skew > 0:
         return (
             f"webhook-timestamp is {seconds} s in the past, beyond the {tolerance} s tolerance: a replayed "
