@@ -33,6 +33,9 @@ def create(
 ) -> APIRequest[Quote]:
     """Underwrite and price one installment purchase or loan.
 
+    ``merchant_order_id`` is your order or loan id, 1-64 characters of any script (``"订单-1"``),
+    with no whitespace and no control or invisible characters.
+
     ``borrower`` is ``{"type": "individual", "name", "id_number", "phone", "credit_score"}`` or
     ``{"type": "enterprise", "name", "uscc", "credit_score"}`` (``types.BorrowerParam``);
     ``loan`` is ``{"principal": Money, "term_months", "annual_rate": "0.12", "first_due_date":

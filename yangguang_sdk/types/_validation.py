@@ -24,16 +24,17 @@ __all__ = ["Problem", "describe_validation_error", "validation_problems", "error
 _OTHER_KIND_FIELDS: dict[tuple[str, str], tuple[str | None, str]] = {
     ("enterprise", "id_number"): (
         "uscc",
-        "an enterprise borrower is identified by its unified social credit code, "
-        "'uscc'; a person is type 'individual'",
+        "an enterprise is identified by its unified social credit code, a person is type "
+        "'individual' with an id_number",
     ),
     ("individual", "uscc"): (
         "id_number",
-        "an individual borrower is identified by a resident ID number, 'id_number'; "
-        "a company is type 'enterprise'",
+        "a person is identified by a resident ID number, a company is type 'enterprise' with a uscc",
     ),
     ("enterprise", "phone"): (None, "only individual borrowers have a phone"),
 }
+# pydantic's prefix for a validator's ValueError; the text after it is ours and reads alone
+_VALUE_ERROR_PREFIX = "Value error, "
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,10 @@ def validation_problems(
         elif kind == "missing":
             others.append((loc, Problem(param, "is required")))
         else:
-            others.append((loc, Problem(param, str(e.get("msg", "invalid value")))))
+            message = str(e.get("msg", "invalid value"))
+            if kind == "value_error":
+                message = message.removeprefix(_VALUE_ERROR_PREFIX)
+            others.append((loc, Problem(param, message)))
     if typo_first:
         return typos + [p for loc, p in others if loc not in explained]
     return [p for _, p in others] + typos
