@@ -258,7 +258,7 @@ def resolve_dates(row: dict[str | None, Any], today: dt.date) -> dict[str | None
     return {**row, "first_due_date": (today + dt.timedelta(days=int(match.group(1)))).isoformat()}
 
 
-def has_relative_date(row: dict[str | None, Any]) -> bool:
+def _has_relative_date(row: dict[str | None, Any]) -> bool:
     return _RELATIVE_DATE.fullmatch(_cell(row, "first_due_date")) is not None
 
 
@@ -299,7 +299,7 @@ async def _quote_row(
 ) -> list[str]:
     order = _cell(row, "merchant_order_id")
     try:
-        if today is not None and has_relative_date(row):
+        if today is not None and _has_relative_date(row):
             row = resolve_dates(row, await today())
         request = quote_request(row, product)
         key = idempotency_key(row, product, attempt)
@@ -806,7 +806,7 @@ def _today_source(client: AsyncClient, sandbox_clock: bool, lock: Any) -> Callab
                     except Exception as exc:
                         failed.append(exc)
                         raise
-                    found.append(business_date(now))
+                    found.append(_business_date(now))
                 else:
                     found.append(dt.datetime.now(dt.timezone.utc).date())
         return found[0]
@@ -814,7 +814,7 @@ def _today_source(client: AsyncClient, sandbox_clock: bool, lock: Any) -> Callab
     return today
 
 
-def business_date(moment: dt.datetime) -> dt.date:
+def _business_date(moment: dt.datetime) -> dt.date:
     """The insurer's date at ``moment``: business dates are UTC dates."""
     return moment.astimezone(dt.timezone.utc).date()
 
@@ -854,13 +854,13 @@ def _generate_today(
         if sandbox_db is None:  # a new in-process sandbox starts at the wall clock's time
             return dt.datetime.now(dt.timezone.utc).date(), "sandbox clock (a new sandbox: now)"
         with Sandbox(db=str(sandbox_db)) as sb:
-            return business_date(sb.now), "sandbox clock"
+            return _business_date(sb.now), "sandbox clock"
     if base_url is not None and api_key is not None and api_key.startswith("yg_test_"):
         creds = resolve_credentials(api_key, base_url)
         from .._client import Client
 
         with Client(api_key=creds.api_key, base_url=creds.base_url) as client:
-            return business_date(client.test_clock.retrieve().now), "sandbox clock"
+            return _business_date(client.test_clock.retrieve().now), "sandbox clock"
     if sandbox_db is not None:
         raise CLIError("--sandbox-db goes with --sandbox", EXIT_USAGE)
     return dt.datetime.now(dt.timezone.utc).date(), "wall clock (UTC)"
