@@ -926,7 +926,11 @@ def quote_batch(
     ] = ProgressMode.auto,
     generate: Annotated[
         int | None,
-        typer.Option(min=1, metavar="N", help="Instead: write N valid generated loans to --output and exit."),
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Instead: write N valid generated loans to --output and exit (first due dates from the sandbox's clock with --sandbox --sandbox-db, or --base-url and a yg_test_ key; else from today in UTC).",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed for --generate.")] = 0,
     retry_errors: Annotated[
