@@ -34,6 +34,31 @@ def test_top_level_help_lists_the_commands_and_exit_codes(runner: CliRunner) -> 
     assert "Exit codes" in result.stdout
 
 
+def _command_paths() -> list[list[str]]:
+    """Every command and group of the app, as the words that reach it (the app itself is [])."""
+    import typer.main
+
+    from yangguang_sdk.cli import app
+
+    paths: list[list[str]] = []
+
+    def walk(cmd: object, path: list[str]) -> None:
+        paths.append(path)
+        for name, sub in (getattr(cmd, "commands", None) or {}).items():
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+@pytest.mark.parametrize("command", _command_paths(), ids=lambda c: " ".join(c) or "yangguang")
+def test_no_help_shows_a_type_after_a_plain_flag(runner: CliRunner, command: list[str]) -> None:
+    result = invoke(runner, *command, "--help")
+    assert result.exit_code == 0
+    assert "--help" in result.stdout
+    assert "<bool>" not in result.stdout, result.stdout
+
+
 def test_version(runner: CliRunner) -> None:
     result = invoke(runner, "--version")
     assert result.exit_code == 0

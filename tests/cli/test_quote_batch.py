@@ -32,14 +32,10 @@ BAD_ROWS = {
 
 
 def example(tmp_path: Path) -> Path:
-    """examples/loans.csv, its first due dates moved a year on once 2027 has begun (they must be
-    after the sandbox's today)."""
-    text = EXAMPLE.read_text(encoding="utf-8")
-    today = dt.datetime.now(dt.timezone.utc).date()
-    if today >= dt.date(2026, 12, 31):
-        text = text.replace(",2027-", f",{today.year + 1}-")
+    """A copy of examples/loans.csv as it is: its good rows' first due dates are ``today+N``, so it
+    needs no shifting whatever the year (tests/cli/test_batch_dates.py moves the clock to show it)."""
     path = tmp_path / "loans.csv"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(EXAMPLE.read_bytes())
     return path
 
 
@@ -211,7 +207,7 @@ def test_no_more_than_concurrency_rows_are_in_flight(tmp_path: Path) -> None:
     batch.generate_loans(loans, 500, today=dt.date(2026, 11, 25))
     quotes = _CountingQuotes()
     client: Any = type("FakeClient", (), {"quotes": quotes})()
-    options = batch.BatchOptions(loans, out, concurrency=7)
+    options = batch.BatchOptions(loans, out, concurrency=7, early_stop=0)
     summary = asyncio.run(batch.run_batch(client, options))
     assert quotes.calls == 500 and summary.errors == 500
     assert quotes.peak == 7
@@ -257,3 +253,117 @@ def test_quote_request_checks_the_cells_csv_text_can_get_wrong(
         with pytest.raises(batch.RowError) as caught:
             batch.quote_request(row, "consumer_installment")
         assert caught.value.param == param
+
+
+def _loans(path: Path, *due_dates: str) -> Path:
+    """A portfolio of approvable consumer loans, one per first due date."""
+    ids = ["440305197407114045", "110105198903130746", "110105197605279310"]
+    lines = [",".join(batch.INPUT_COLUMNS)]
+    for n, due in enumerate(due_dates, start=1):
+        lines.append(
+            f"R-{n},consumer_installment,individual,张伟,{ids[n % 3]},,13800138000,720,12999.00,12,0.12,{due}"
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_retry_errors_quotes_failed_rows_again_with_a_new_key_and_skips_the_rest(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    from yangguang_sdk.sandbox import Sandbox
+
+    # Row 3's first due date is just beyond the sandbox's 10-year limit: an error today, fine once the
+    # clock has passed midnight. The sandbox keeps the error answer under the row's idempotency key.
+    db = tmp_path / "sandbox.sqlite"
+    start = dt.datetime(2030, 3, 1, 22, 0, tzinfo=dt.timezone.utc)
+    Sandbox(db=str(db), now=start).close()
+    far = (start.date() + dt.timedelta(days=3661)).isoformat()
+    loans = _loans(tmp_path / "loans.csv", "2030-04-01", "2030-04-02", far)
+    out = tmp_path / "decisions.csv"
+    sandbox = ("--sandbox", "--sandbox-db", str(db))
+
+    first = run(runner, loans, out, *sandbox)
+    assert first.exit_code == 3
+    assert {r["row"]: r["error_code"] for r in read(out)}["3"] == "invalid_first_due_date"
+    quotes = {r["row"]: r["quote_id"] for r in read(out)}
+
+    with Sandbox(db=str(db)) as sb:
+        sb.advance(hours=3)  # the cause is fixed: row 3 is now within 10 years of today
+
+    plain = run(runner, loans, out, *sandbox)  # without the flag, a rerun skips every row
+    assert plain.exit_code == 3 and "3 rows skipped" in plain.stdout
+
+    retried = run(runner, loans, out, *sandbox, "--retry-errors")
+    assert retried.exit_code == 0, retried.stderr + retried.stdout
+    assert "1 rows in" in retried.stdout and "1 approved" in retried.stdout
+    assert "2 rows skipped" in retried.stdout
+    rows = read(out)
+    assert [r["row"] for r in rows] == ["1", "2", "3", "3"]  # the earlier error line stays
+    assert rows[-1]["decision"] == "approved" and rows[-1]["quote_id"].startswith("quo_")
+    assert {r["row"]: r["quote_id"] for r in rows[:2]} == {k: quotes[k] for k in ("1", "2")}
+
+    # The last line for a row is its result: the output now counts as complete.
+    again = run(runner, loans, out, *sandbox)
+    assert again.exit_code == 0, again.stderr
+    assert "3 rows skipped" in again.stdout and "earlier error" not in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("cell", "sent"),
+    [
+        ("today+61", "2027-01-25"),
+        ("TODAY + 0", "2026-11-25"),
+        ("2027-02-30", "2027-02-30"),
+        ("today-3", "today-3"),
+    ],
+)
+def test_a_relative_first_due_date_counts_from_the_insurers_today(cell: str, sent: str) -> None:
+    row: dict[str | None, Any] = {"merchant_order_id": "A-1", "first_due_date": cell}
+    resolved = batch.resolve_dates(row, dt.date(2026, 11, 25))
+    assert resolved["first_due_date"] == sent and row["first_due_date"] == cell
+    later = batch.resolve_dates(row, dt.date(2026, 11, 26))
+    # the key follows the date sent: another day, another request
+    same = batch.idempotency_key(resolved, "x") == batch.idempotency_key(later, "x")
+    assert same is (cell == sent)
+
+
+def test_retry_key_differs_from_the_first_and_between_retries() -> None:
+    row: dict[str | None, Any] = {"merchant_order_id": "A-1", "name": "x", "first_due_date": "2030-01-01"}
+    first = batch.idempotency_key(row, "consumer_installment")
+    assert batch.idempotency_key(row, "consumer_installment", attempt=0) == first
+    second = batch.idempotency_key(row, "consumer_installment", attempt=1)
+    third = batch.idempotency_key(row, "consumer_installment", attempt=2)
+    assert len({first, second, third}) == 3 and second.startswith(first)
+
+
+def test_the_first_100_rows_failing_alike_stop_the_batch_with_their_code(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    loans, out = tmp_path / "loans.csv", tmp_path / "decisions.csv"
+    batch.generate_loans(loans, 400, today=dt.date(2020, 1, 1))  # every first due date is past
+    result = run(runner, loans, out, "--sandbox", "-c", "8")
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "the first 100 rows all failed with invalid_first_due_date" in result.stderr
+    assert "--retry-errors" in result.stderr  # the hint: fix the cause, then retry them
+    rows = read(out)
+    assert 100 <= len(rows) < 400
+    assert len({r["row"] for r in rows}) == len(rows)  # each row once: a rerun resumes cleanly
+
+    again = run(runner, loans, out, "--sandbox", "-c", "8")
+    assert again.exit_code == 1 and f"{len(rows)} rows skipped" in again.stdout
+
+
+def test_the_early_stop_needs_the_same_code_on_every_one_of_the_first_rows(tmp_path: Path) -> None:
+    class Quotes:
+        calls = 0
+
+        async def create(self, **kwargs: Any) -> Any:
+            Quotes.calls += 1
+            code = "invalid_row" if Quotes.calls != 50 else "other"
+            raise batch.RowError(None, "not really quoted", code)
+
+    loans, out = tmp_path / "loans.csv", tmp_path / "out.csv"
+    batch.generate_loans(loans, 300, today=dt.date(2026, 11, 25))
+    client: Any = type("FakeClient", (), {"quotes": Quotes()})()
+    summary = asyncio.run(batch.run_batch(client, batch.BatchOptions(loans, out, concurrency=1)))
+    assert Quotes.calls == 300 and summary.fatal is None

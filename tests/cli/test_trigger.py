@@ -56,6 +56,22 @@ def test_an_unknown_event_type_is_a_usage_error(runner: CliRunner) -> None:
     assert result.stderr.startswith("error: cannot trigger 'claim.payed'")
 
 
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [("claim.payed", "claim.paid"), ("policy.bind", "policy.bound"), ("loan.default", "loan.defaulted")],
+)
+def test_a_mistyped_event_type_suggests_the_close_one(runner: CliRunner, typo: str, meant: str) -> None:
+    result = invoke(runner, "trigger", typo)
+    assert result.exit_code == 2
+    assert f"did you mean {meant}?" in result.stderr
+
+
+def test_an_event_that_exists_but_cannot_be_triggered_says_so(runner: CliRunner) -> None:
+    result = invoke(runner, "trigger", "claim.rejected")
+    assert result.exit_code == 2
+    assert "claim.rejected is an event type, but it cannot be triggered" in result.stderr
+
+
 def test_an_event_type_is_required(runner: CliRunner) -> None:
     result = invoke(runner, "trigger")
     assert result.exit_code == 2

@@ -26,12 +26,13 @@ import typer
 
 from .._version import __version__
 from . import batch, listen, serve, trigger
-from ._common import EXIT_INTERRUPTED, EXIT_OK, is_click_exception, one_line, settings
+from ._common import EXIT_INTERRUPTED, EXIT_OK, Command, Group, is_click_exception, one_line, settings
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="yangguang",
+    cls=Group,
     help="Work with the yangguang credit-insurance API and its sandbox insurer from a terminal.",
     no_args_is_help=True,
     add_completion=False,
@@ -45,9 +46,9 @@ app = typer.Typer(
     "Exit codes: 0 ok, 1 API or runtime error, 2 usage error, 3 partial failure, 130 interrupted.",
 )
 app.add_typer(serve.sandbox_app, name="sandbox")
-app.command(epilog=listen.EPILOG)(listen.listen)
-app.command(epilog=trigger.EPILOG)(trigger.trigger)
-app.command("quote-batch", epilog=batch.EPILOG)(batch.quote_batch)
+app.command(cls=Command, epilog=listen.EPILOG)(listen.listen)
+app.command(cls=Command, epilog=trigger.EPILOG)(trigger.trigger)
+app.command("quote-batch", cls=Command, epilog=batch.EPILOG)(batch.quote_batch)
 
 
 def _version(value: bool) -> None:

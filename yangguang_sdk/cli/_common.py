@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+import typer.core
 
 from .._constants import API_KEY_ENV, BASE_URL_ENV
 from ..errors import ConfigurationError, ParameterError, YangguangError
@@ -40,6 +41,8 @@ __all__ = [
     "ApiKeyOption",
     "BaseUrlOption",
     "make_client",
+    "Command",
+    "Group",
 ]
 
 EXIT_OK = 0
@@ -143,6 +146,30 @@ def command(fn: F) -> F:
             raise _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", EXIT_ERROR, exc) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+# -- help without a type after a plain flag ------------------------------------------------------------
+def _plain_flags(params: list[Any]) -> list[Any]:
+    """Give each on/off flag an empty metavar: typer's rich help otherwise prints the flag's Python
+    type after it (``--version <bool>``), as if it took a value. Only flags are touched."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Command(typer.core.TyperCommand):
+    """The class of every ``yangguang`` command: typer's, with plain flags shown without a type."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
+
+
+class Group(typer.core.TyperGroup):
+    """The class of ``yangguang`` and its command groups (see ``Command``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
 
 
 # -- the options of the commands that talk to the API -----------------------------------------------

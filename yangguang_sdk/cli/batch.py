@@ -4,6 +4,11 @@ The input is read as a stream and at most ``concurrency`` rows are in flight, so
 whatever the file's size. Each result is appended to the output and flushed at once. A rerun with
 the same output file skips the rows already there; the idempotency key derived from each row makes
 a row that was in flight when the process died come back as the same quote, never a second one.
+The output is a log: the last line for a row is its result (``--retry-errors`` appends a new line
+for a row that failed before, under a new key, since the old one has the failure stored).
+
+A first due date may be written ``today+N``: N days after the insurer's today (a sandbox's clock
+for a test key, else the UTC date), so a sample portfolio stays valid in any year.
 
 The command (options, messages, exit codes) is ``quote_batch`` at the end.
 """
@@ -15,10 +20,11 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -61,6 +67,9 @@ __all__ = [
     "quote_request",
     "input_row",
     "idempotency_key",
+    "resolve_dates",
+    "EarlyStop",
+    "EARLY_STOP_ROWS",
     "run_batch",
     "count_rows",
     "generate_loans",
@@ -99,6 +108,8 @@ OUTPUT_COLUMNS = (
 )
 PLAIN_PROGRESS_EVERY = 5.0
 """Seconds between progress lines when stderr is not a terminal."""
+EARLY_STOP_ROWS = 100
+"""When this run's first this-many rows all fail with one error code, the rest would too: stop."""
 
 
 # -- rows -------------------------------------------------------------------------------------------
@@ -219,14 +230,36 @@ def input_row(request: dict[str, Any]) -> list[str]:
     return [cells[column] for column in INPUT_COLUMNS]
 
 
-def idempotency_key(row: dict[str | None, Any], default_product: str) -> str:
+def idempotency_key(row: dict[str | None, Any], default_product: str, attempt: int = 0) -> str:
     """``batch-<merchant_order_id>-<digest of the row>``: the same row always gets the same key, so
     quoting it again (a resume after a crash) replays the first answer instead of quoting twice; a
-    corrected row gets a new key and is quoted afresh."""
+    corrected row gets a new key and is quoted afresh.
+
+    ``attempt`` counts the error lines the output already holds for the row (``--retry-errors``):
+    retry ``k`` adds ``-retry<k>``, because the first key has the failed answer stored. It is still
+    derived from the output, so a retry cut short by a crash comes back under the same key."""
     cells = [_cell(row, c) for c in INPUT_COLUMNS]
     cells[1] = cells[1] or default_product
     digest = hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()[:16]
-    return f"batch-{_cell(row, 'merchant_order_id')[:200]}-{digest}"
+    key = f"batch-{_cell(row, 'merchant_order_id')[:200]}-{digest}"
+    return f"{key}-retry{attempt}" if attempt else key
+
+
+_RELATIVE_DATE = re.compile(r"today\s*\+\s*(\d{1,5})", re.IGNORECASE)
+
+
+def resolve_dates(row: dict[str | None, Any], today: dt.date) -> dict[str | None, Any]:
+    """``row`` with a ``today+N`` first due date made the date N days after ``today`` (the row
+    itself when its date is a plain one). The key is derived from the date sent, so the same row
+    sent on another day is another request."""
+    match = _RELATIVE_DATE.fullmatch(_cell(row, "first_due_date"))
+    if match is None:
+        return row
+    return {**row, "first_due_date": (today + dt.timedelta(days=int(match.group(1)))).isoformat()}
+
+
+def _has_relative_date(row: dict[str | None, Any]) -> bool:
+    return _RELATIVE_DATE.fullmatch(_cell(row, "first_due_date")) is not None
 
 
 _PARAM_COLUMNS = {"borrower.type": "borrower_type"}
@@ -256,11 +289,21 @@ _FATAL = (AuthenticationError, PermissionDeniedError, APIConnectionError)
 """Errors that would fail every row alike: stop the batch, write nothing for the rows in flight."""
 
 
-async def _quote_row(client: AsyncClient, n: int, row: dict[str | None, Any], product: str) -> list[str]:
+async def _quote_row(
+    client: AsyncClient,
+    n: int,
+    row: dict[str | None, Any],
+    product: str,
+    attempt: int = 0,
+    today: Callable[[], Awaitable[dt.date]] | None = None,
+) -> list[str]:
     order = _cell(row, "merchant_order_id")
     try:
+        if today is not None and _has_relative_date(row):
+            row = resolve_dates(row, await today())
         request = quote_request(row, product)
-        quote = await client.quotes.create(**request, idempotency_key=idempotency_key(row, product))
+        key = idempotency_key(row, product, attempt)
+        quote = await client.quotes.create(**request, idempotency_key=key)
     except RowError as exc:
         return _error_row(n, order, exc.code, exc.param, exc.message)
     except ParameterError as exc:
@@ -318,12 +361,43 @@ class RowSet:
     def __len__(self) -> int:
         return self._count
 
+    def discard(self, n: int) -> None:
+        """Remove ``n`` if it is there."""
+        if n in self:
+            index, bit = divmod(n, 8)
+            self._bits[index] &= ~(1 << bit) & 0xFF
+            self._count -= 1
+
 
 @dataclass
 class _Previous:
+    """What the output already says. A row may have several lines (an error, then its retry): the
+    last one is its result."""
+
     done: RowSet = field(default_factory=RowSet)
-    errors: int = 0
+    failed: RowSet = field(default_factory=RowSet)
+    """Rows whose last line is an error."""
+    error_lines: RowSet = field(default_factory=RowSet)
+    """Rows with at least one error line (with ``repeats``, how many: the next retry's number)."""
+    repeats: dict[int, int] = field(default_factory=dict)
     has_header: bool = False
+
+    @property
+    def errors(self) -> int:
+        return len(self.failed)
+
+    def add(self, n: int, error: bool) -> None:
+        self.done.add(n)
+        if not error:
+            self.failed.discard(n)
+            return
+        self.failed.add(n)
+        if not self.error_lines.add(n):
+            self.repeats[n] = self.repeats.get(n, 1) + 1
+
+    def attempts(self, n: int) -> int:
+        """Error lines for row ``n`` so far."""
+        return self.repeats.get(n, 1) if n in self.error_lines else 0
 
 
 def _drop_partial_line(path: Path) -> None:
@@ -369,8 +443,7 @@ def _read_previous(path: Path) -> _Previous:
         for record in reader:
             if len(record) != len(OUTPUT_COLUMNS) or not record[0].isdigit():
                 continue
-            if previous.done.add(int(record[0])) and record[2] == "error":
-                previous.errors += 1
+            previous.add(int(record[0]), record[2] == "error")
     return previous
 
 
@@ -518,6 +591,16 @@ class BatchOptions:
     output: Path
     concurrency: int = 32
     product: str = "consumer_installment"
+    retry_errors: bool = False
+    """Quote again the rows whose last line in the output is an error (under a new key)."""
+    early_stop: int = EARLY_STOP_ROWS
+    """Stop when this run's first ``early_stop`` rows all fail with one code (0: never)."""
+    sandbox_clock: bool = False
+    """``today+N`` dates count from ``client.test_clock`` (a test key), not the UTC date."""
+
+
+class EarlyStop(CLIError):
+    """The first rows of a run all failed alike: the batch stopped before sending the rest."""
 
 
 @dataclass
@@ -526,6 +609,7 @@ class BatchSummary:
 
     decisions: Counter[str] = field(default_factory=Counter)
     skipped: int = 0
+    retried: int = 0
     previous_errors: int = 0
     elapsed: float = 0.0
     fatal: BaseException | None = None
@@ -548,6 +632,8 @@ class BatchSummary:
         parts = [f"{self.decisions[d]} {d}" for d in ("approved", "declined", "referred")]
         parts.append(f"{self.errors} error{'s' if self.errors != 1 else ''}")
         text = f"{self.quoted} rows in {self.elapsed:.1f} s ({rate:.0f} rows/s): {', '.join(parts)}"
+        if self.retried:
+            text += f" ({self.retried} of them retried)"
         if self.skipped:
             text += f"; {self.skipped} rows skipped, already in {output}"
         if self.previous_errors:
@@ -589,6 +675,8 @@ async def run_batch(
     One reader feeds a bounded queue; ``concurrency`` workers quote and append one line each, flushed
     at once. Errors that would hit every row (401, 403, the server unreachable) stop the batch: the
     rows in flight are not written, so a rerun quotes them (and their idempotency keys make that safe).
+    So do ``early_stop`` identical errors at the start (``EarlyStop``): the rows in flight are
+    written, every line is a whole result, and a rerun goes on from there.
     """
     progress = progress or _NoProgress()
     if options.input.resolve() == options.output.resolve():
@@ -599,7 +687,7 @@ async def run_batch(
     summary = BatchSummary()
     try:
         previous = _read_previous(options.output)
-        summary.previous_errors = previous.errors
+        summary.previous_errors = 0 if options.retry_errors else previous.errors
         try:
             out = open(options.output, "a", newline="", encoding="utf-8")
         except OSError as exc:
@@ -610,10 +698,10 @@ async def run_batch(
                 writer.writerow(OUTPUT_COLUMNS)
                 out.flush()
             total = count_rows(options.input)
-            progress.start(total, len(previous.done))
+            progress.start(total, len(previous.done) - (len(previous.failed) if options.retry_errors else 0))
             started = time.monotonic()
             try:
-                await _pump(client, options, rows, previous.done, writer, out, summary, progress)
+                await _pump(client, options, rows, previous, writer, out, summary, progress)
             finally:
                 summary.elapsed = time.monotonic() - started
                 progress.close()
@@ -626,7 +714,7 @@ async def _pump(
     client: AsyncClient,
     options: BatchOptions,
     rows: Iterator[dict[str | None, Any]],
-    done: RowSet,
+    previous: _Previous,
     writer: Any,
     out: TextIO,
     summary: BatchSummary,
@@ -634,18 +722,26 @@ async def _pump(
 ) -> None:
     import asyncio  # here, not at the top: `yangguang --help` need not pay for it
 
-    queue: asyncio.Queue[tuple[int, dict[str | None, Any]] | None] = asyncio.Queue(options.concurrency * 2)
+    queue: asyncio.Queue[tuple[int, dict[str | None, Any], int] | None] = asyncio.Queue(
+        options.concurrency * 2
+    )
     stop = asyncio.Event()
+    today = _today_source(client, options.sandbox_clock, asyncio.Lock())
+    first: dict[str, str] = {}  # the first error of this run (code, message), while all are alike
 
     async def read() -> None:
         try:
             for n, row in enumerate(rows, start=1):
                 if stop.is_set():
                     break
-                if n in done:
-                    summary.skipped += 1
-                    continue
-                await queue.put((n, row))
+                attempt = 0
+                if n in previous.done:
+                    if not (options.retry_errors and n in previous.failed):
+                        summary.skipped += 1
+                        continue
+                    attempt = previous.attempts(n)
+                    summary.retried += 1
+                await queue.put((n, row, attempt))
         except (UnicodeDecodeError, csv.Error) as exc:
             summary.fatal = CLIError(f"{options.input}: {one_line(exc)}", EXIT_USAGE)
             stop.set()
@@ -657,9 +753,9 @@ async def _pump(
         while (item := await queue.get()) is not None:
             if stop.is_set():
                 continue  # keep draining so the reader never blocks
-            n, row = item
+            n, row, attempt = item
             try:
-                record = await _quote_row(client, n, row, options.product)
+                record = await _quote_row(client, n, row, options.product, attempt, today)
             except _FATAL as exc:
                 if summary.fatal is None:
                     summary.fatal = exc
@@ -669,8 +765,58 @@ async def _pump(
             out.flush()  # a kill loses at most the rows in flight
             summary.decisions[record[2]] += 1
             progress.advance(summary.total_errors)
+            if summary.quoted <= options.early_stop and first.get("code") != "":
+                check_early_stop(record)
+
+    def check_early_stop(record: list[str]) -> None:
+        """Stop once the first ``early_stop`` rows have all failed with one code (``first`` holds
+        that code, or "" once a row has not)."""
+        code = record[8] if record[2] == "error" else ""
+        if not first:
+            first.update(code=code, message=record[10])
+        elif code != first["code"]:
+            first["code"] = ""
+        if first["code"] and summary.quoted == options.early_stop and summary.fatal is None:
+            summary.fatal = EarlyStop(
+                f"the first {options.early_stop} rows all failed with {first['code']} "
+                f"(e.g. {first['message']}), so the other rows were not sent. Fix the cause, then "
+                "rerun the same command with --retry-errors: the rows written are kept, the failed "
+                "ones are tried again and the rest are quoted",
+                EXIT_ERROR,
+            )
+            stop.set()
 
     await asyncio.gather(read(), *(work() for _ in range(options.concurrency)))
+
+
+def _today_source(client: AsyncClient, sandbox_clock: bool, lock: Any) -> Callable[[], Awaitable[dt.date]]:
+    """The insurer's today for ``today+N`` dates, asked for once, when the first such row comes (a
+    failure too is kept: the rows waiting for the answer must not each ask again)."""
+    found: list[dt.date] = []
+    failed: list[BaseException] = []
+
+    async def today() -> dt.date:
+        async with lock:
+            if failed:
+                raise failed[0]
+            if not found:
+                if sandbox_clock:
+                    try:
+                        now = (await client.test_clock.retrieve()).now
+                    except Exception as exc:
+                        failed.append(exc)
+                        raise
+                    found.append(_business_date(now))
+                else:
+                    found.append(dt.datetime.now(dt.timezone.utc).date())
+        return found[0]
+
+    return today
+
+
+def _business_date(moment: dt.datetime) -> dt.date:
+    """The insurer's date at ``moment``: business dates are UTC dates."""
+    return moment.astimezone(dt.timezone.utc).date()
 
 
 # -- generating portfolios ------------------------------------------------------------------------------
@@ -696,6 +842,30 @@ def generate_loans(
                 on_row()
 
 
+def _generate_today(
+    sandbox: bool, sandbox_db: Path | None, api_key: str | None, base_url: str | None
+) -> tuple[dt.date, str]:
+    """The date ``--generate`` counts first due dates from, and the clock it came from: the
+    sandbox's when the loans are meant for one (``--sandbox``, or ``--base-url`` with a test key),
+    else today in UTC. A sandbox whose clock was moved ahead would refuse wall-clock dates."""
+    if sandbox:
+        from ..sandbox import Sandbox
+
+        if sandbox_db is None:  # a new in-process sandbox starts at the wall clock's time
+            return dt.datetime.now(dt.timezone.utc).date(), "sandbox clock (a new sandbox: now)"
+        with Sandbox(db=str(sandbox_db)) as sb:
+            return _business_date(sb.now), "sandbox clock"
+    if base_url is not None and api_key is not None and api_key.startswith("yg_test_"):
+        creds = resolve_credentials(api_key, base_url)
+        from .._client import Client
+
+        with Client(api_key=creds.api_key, base_url=creds.base_url) as client:
+            return _business_date(client.test_clock.retrieve().now), "sandbox clock"
+    if sandbox_db is not None:
+        raise CLIError("--sandbox-db goes with --sandbox", EXIT_USAGE)
+    return dt.datetime.now(dt.timezone.utc).date(), "wall clock (UTC)"
+
+
 # -- the command -----------------------------------------------------------------------------------
 class ProductChoice(str, Enum):
     consumer_installment = "consumer_installment"
@@ -716,11 +886,13 @@ EPILOG = (
     "  yangguang quote-batch loans.csv -o decisions.csv --concurrency 64\n"
     "  # against an in-process sandbox: no server, no key\n"
     "  yangguang quote-batch loans.csv -o decisions.csv --sandbox\n"
+    "  # after fixing what made rows fail: quote the failed rows again\n"
+    "  yangguang quote-batch loans.csv -o decisions.csv --retry-errors\n"
     "  # write 100,000 valid test loans\n"
     "  yangguang quote-batch --generate 100000 -o loans.csv\n\n"
-    "Input columns: merchant_order_id, product, borrower_type, name, id_number, uscc, phone, credit_score, principal (yuan, e.g. 12999.00), term_months, annual_rate (e.g. 0.12), first_due_date (YYYY-MM-DD).\n\n"
+    "Input columns: merchant_order_id, product, borrower_type, name, id_number, uscc, phone, credit_score, principal (yuan, e.g. 12999.00), term_months, annual_rate (e.g. 0.12), first_due_date (YYYY-MM-DD, or today+N: N days after the insurer's today).\n\n"
     "Output columns: row, merchant_order_id, decision (approved, declined, referred or error), premium, sum_insured, decline_reason, quote_id, expires_at, error_code, error_param, error_message.\n\n"
-    "Exit codes: 0 ok, 1 API or runtime error, 2 usage error, 3 some rows failed."
+    "Exit codes: 0 ok, 1 API or runtime error (or the first 100 rows all failed alike: stopped early), 2 usage error, 3 some rows failed."
 )
 
 
@@ -754,9 +926,20 @@ def quote_batch(
     ] = ProgressMode.auto,
     generate: Annotated[
         int | None,
-        typer.Option(min=1, metavar="N", help="Instead: write N valid generated loans to --output and exit."),
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Instead: write N valid generated loans to --output and exit (first due dates from the sandbox's clock with --sandbox --sandbox-db, or --base-url and a yg_test_ key; else from today in UTC).",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed for --generate.")] = 0,
+    retry_errors: Annotated[
+        bool,
+        typer.Option(
+            "--retry-errors",
+            help="Quote again the rows whose result in the output is an error (a new line, under a new idempotency key); rows already decided are still skipped.",
+        ),
+    ] = False,
     api_key: ApiKeyOption = None,
     base_url: BaseUrlOption = None,
 ) -> None:
@@ -764,24 +947,34 @@ def quote_batch(
 
     Writes one line per input row: its row number, merchant_order_id, decision, premium, sum insured, decline reason and quote id, or the row's error code, column and message. Bad rows never stop the batch; it exits 3 when any row failed.
 
-    The input is streamed and each result flushed at once: rerun the same command after a crash or Ctrl-C and it skips the rows already in the output. Each row's idempotency key (batch-ORDER-DIGEST, from the row's cells) means a row is never quoted twice.
+    The input is streamed and each result flushed at once: rerun the same command after a crash or Ctrl-C and it skips the rows already in the output (with --retry-errors, not those whose result was an error). Each row's idempotency key (batch-ORDER-DIGEST, from the row's cells) means a row is never quoted twice. When the first 100 rows all fail with the same error code, it stops (exit 1) rather than send the rest.
     """
     if generate is not None:
         if input_path is not None:
             raise CLIError(
                 "--generate writes a new portfolio to --output; do not give an input file too", EXIT_USAGE
             )
-        generate_loans(output, generate, seed=seed)
-        typer.echo(f"wrote {generate} loans to {output}")
+        today, clock = _generate_today(sandbox, sandbox_db, api_key, base_url)
+        generate_loans(output, generate, seed=seed, today=today)
+        typer.echo(
+            f"wrote {generate} loans to {output}, first due dates 20-60 days after {today} on the {clock}"
+        )
         return
     if input_path is None:
         raise CLIError(
             "give the portfolio file: yangguang quote-batch LOANS.csv -o decisions.csv", EXIT_USAGE
         )
-    options = BatchOptions(input_path, output, concurrency, product.value)
     if sandbox_db is not None and not sandbox:
         raise CLIError("--sandbox-db goes with --sandbox", EXIT_USAGE)
     creds = None if sandbox else resolve_credentials(api_key, base_url)
+    options = BatchOptions(
+        input_path,
+        output,
+        concurrency,
+        product.value,
+        retry_errors=retry_errors,
+        sandbox_clock=creds is None or creds.api_key.startswith("yg_test_"),
+    )
     reporter = make_progress(progress.value)
 
     async def run() -> BatchSummary:
@@ -817,6 +1010,8 @@ def quote_batch(
             f"interrupted; the rows done are in {output}: rerun the same command to resume", EXIT_INTERRUPTED
         ) from None
     typer.echo(summary.describe(output))
+    if isinstance(summary.fatal, EarlyStop):
+        raise CLIError(f"stopped: {summary.fatal}", summary.fatal.code)
     if summary.fatal is not None:
         fatal = summary.fatal
         code = fatal.code if isinstance(fatal, CLIError) else EXIT_ERROR

@@ -12,12 +12,13 @@ from typing import Annotated
 import typer
 
 from .._constants import API_KEY_ENV, BASE_URL_ENV
-from ._common import EXIT_USAGE, CLIError, command
+from ._common import EXIT_USAGE, CLIError, Command, Group, command
 
 __all__ = ["sandbox_app", "ClockMode", "sandbox_serve"]
 
 sandbox_app = typer.Typer(
     help="Run the sandbox insurer.",
+    cls=Group,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -46,6 +47,7 @@ def _check_port_free(host: str, port: int) -> None:
 
 @sandbox_app.command(
     "serve",
+    cls=Command,
     epilog="Examples:\n\n"
     "  yangguang sandbox serve\n"
     "  yangguang sandbox serve --port 9000 --db sandbox.sqlite --clock realtime\n\n"

@@ -303,6 +303,26 @@ def _related_events(client: Client, since: dt.datetime, ids: set[str]) -> list[A
 
 
 # -- the command -----------------------------------------------------------------------------------
+def _unknown_event(event_type: str) -> str:
+    """Why ``event_type`` cannot be triggered: a real event type that no trigger makes, or a typo
+    (with the closest triggerable type, as ``git`` does: ``claim.payed`` -> ``claim.paid``)."""
+    import difflib
+
+    from ..types.event import EVENT_TYPES
+
+    if event_type in EVENT_TYPES:
+        return (
+            f"cannot trigger {event_type!r}: {event_type} is an event type, but it cannot be triggered; "
+            f"it can trigger: {', '.join(TRIGGERS)}"
+        )
+    close = difflib.get_close_matches(event_type, list(TRIGGERS), n=1, cutoff=0.6)
+    if close:
+        return (
+            f"cannot trigger {event_type!r}: did you mean {close[0]}? It can trigger: {', '.join(TRIGGERS)}"
+        )
+    return f"cannot trigger {event_type!r}; it can trigger: {', '.join(TRIGGERS)}"
+
+
 EPILOG = (
     "Examples:\n\n"
     "  yangguang trigger --list\n"
@@ -334,7 +354,7 @@ def trigger(
     if not event_type:
         raise CLIError("give an EVENT_TYPE, or --list to see the ones it can trigger", EXIT_USAGE)
     if event_type not in TRIGGERS:
-        raise CLIError(f"cannot trigger {event_type!r}; it can trigger: {', '.join(TRIGGERS)}", EXIT_USAGE)
+        raise CLIError(_unknown_event(event_type), EXIT_USAGE)
     creds = resolve_credentials(api_key, base_url)
     if creds.api_key.startswith("yg_live_"):
         raise CLIError(
