@@ -552,3 +552,14 @@ async def test_a_date_or_a_yyyy_mm_dd_string_is_a_first_due_date(api: Api, value
     client = api.client(server)
     await create_quote(api, client, loan=loan(first_due_date=value))
     assert json.loads(server.requests[0].content)["loan"]["first_due_date"] == "2026-12-25"
+
+
+@pytest.mark.parametrize("value", [dt.datetime(2027, 3, 1), dt.datetime(2027, 3, 1, tzinfo=UTC)])
+async def test_a_datetime_settled_on_is_refused_like_a_due_date(api: Api, value: object) -> None:
+    server = Server(ok())
+    client = api.client(server)
+    with pytest.raises(yg.ParameterError) as info:
+        await api.call(client.policies.settle, "pol_1", settled_on=value)
+    assert info.value.param == "settled_on"
+    assert "YYYY-MM-DD" in str(info.value)
+    assert server.count == 0

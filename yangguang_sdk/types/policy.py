@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from ._base import APIObject, RequestModel
+from ._base import APIObject, CalendarDate, RequestModel
 from .money import Money
 from .quote import Installment
 
@@ -60,7 +60,7 @@ class PolicyCancelParams(RequestModel):
 
 
 class PolicySettleParams(RequestModel):
-    settled_on: dt.date | None = None
+    settled_on: CalendarDate | None = None
     preview: bool = False
 
 
