@@ -1,12 +1,11 @@
 """Pure pricing and settlement arithmetic of the sandbox insurer (DESIGN §4), in Decimal.
 
 Nothing here touches storage or the clock: every function takes numbers and dates and returns
-numbers and dates, so the rules can be tested one by one. Money is never a float. The loan itself
-(payment, balances, each installment's interest) is computed exactly, as ratios of integers
-(``_Annuity``), so the borrower's schedule rounds an exact half fen up; the rest runs in a local
-Decimal context of 50 significant digits. Pricing works on unrounded amounts in yuan; the premium,
-the borrower's schedule, refunds and claims are the only rounded results and are returned as
-integer fen.
+numbers and dates, so the rules can be tested one by one. Money is never a float. The borrower's
+schedule is computed exactly, as ratios of integers (``_Annuity``), so an exact half fen rounds up;
+everything else runs in a local Decimal context of 50 significant digits. Pricing works on
+unrounded amounts in yuan; the premium, the borrower's schedule, refunds and claims are the only
+rounded results and are returned as integer fen.
 
 Rules implemented (exactly as DESIGN §4 states them):
 
@@ -131,48 +130,40 @@ def due_dates(first_due_date: dt.date, term_months: int) -> list[dt.date]:
 
 
 class _Annuity:
-    """One loan's equal installments (等额本息), exactly: each amount is an integer numerator over
-    the one integer ``denominator``, in yuan.
+    """The borrower's equal installments (等额本息), exactly: each amount is an integer numerator
+    over the one integer ``denominator``, in yuan.
 
     With the monthly rate r = annual_rate / 12 = a/q in lowest terms and 1 + r = u/q (u = q + a),
     (1 + r)^t = u^t / q^t and, with S = u^n − q^n:
 
     - payment = P·a·u^n / (q·S);
     - balance after t payments B_t = P·(u^n − u^t·q^(n−t)) / S;
-    - interest of installment t = B_{t−1}·r, its principal part = payment − interest
-      = P·a·u^(t−1)·q^(n−t) / S.
+    - interest of installment t = B_{t−1}·r = P·a·(u^n − u^(t−1)·q^(n−t+1)) / (q·S);
+    - its principal part = payment − interest = P·a·u^(t−1)·q^(n−t+1) / (q·S).
 
-    The rate is never divided by 12 on its own: a half fen stays an exact half and rounds up.
+    The rate is never divided by 12 on its own: half a fen stays exactly half and rounds up.
     """
 
-    __slots__ = ("denominator", "_a", "_n", "_q", "_u", "_pn", "_u_pow", "_q_pow", "_decimal_denominator")
+    __slots__ = ("denominator", "_a", "_n", "_pn", "_principal", "_u_pow", "_q_pow")
 
     def __init__(self, principal: Decimal, annual_rate: Decimal, term_months: int) -> None:
         pn, pd = principal.as_integer_ratio()
         a, d = annual_rate.as_integer_ratio()
-        g = math.gcd(a, 12 * d)  # r in lowest terms keeps the powers below small
+        g = math.gcd(a, 12 * d)  # r in lowest terms keeps the powers small
         a, q, n = a // g, 12 * d // g, term_months
-        u = q + a
-        self._a, self._n, self._q, self._u, self._pn = a, n, q, u, pn
         u_pow, q_pow = [1], [1]
         if a:
             for _ in range(n):
-                u_pow.append(u_pow[-1] * u)
+                u_pow.append(u_pow[-1] * (q + a))
                 q_pow.append(q_pow[-1] * q)
-        self._u_pow, self._q_pow = u_pow, q_pow
-        # r = 0: principal / n each month, over pd·n.
-        self.denominator = pd * q * (u_pow[n] - q_pow[n]) if a else pd * n
-        self._decimal_denominator = Decimal(self.denominator)
+        self._a, self._n, self._pn, self._u_pow, self._q_pow = a, n, pn, u_pow, q_pow
+        # At r = 0 the payment is P / n: everything over pd·n.
+        over = q * (u_pow[n] - q_pow[n]) if a else n
+        self.denominator = pd * over
+        self._principal = pn * over
 
     def payment(self) -> int:
         return self._pn * self._a * self._u_pow[self._n] if self._a else self._pn
-
-    def balance(self, t: int) -> int:
-        """B_t, the balance after t payments (B_0 = P)."""
-        if not self._a:
-            return self._pn * (self._n - t)
-        n, u_pow, q_pow = self._n, self._u_pow, self._q_pow
-        return self._pn * self._q * (u_pow[n] - u_pow[t] * q_pow[n - t])
 
     def interest(self, t: int) -> int:
         """The interest of installment t: B_{t−1}·r."""
@@ -187,24 +178,13 @@ class _Annuity:
             return self._pn
         return self._pn * self._a * self._u_pow[t - 1] * self._q_pow[self._n - t + 1]
 
-    def exposure(self, t: int) -> int:
-        """EAD_t = B_{t−1}·(1 + r)."""
-        if not self._a:
-            return self.balance(t - 1)
-        n, u_pow, q_pow = self._n, self._u_pow, self._q_pow
-        return self._pn * self._u * (u_pow[n] - u_pow[t - 1] * q_pow[n - t + 1])
-
     def total_interest(self) -> int:
         """n × payment − P."""
-        return self._n * self.payment() - self.balance(0)
+        return self._n * self.payment() - self._principal
 
     def fen(self, numerator: int) -> int:
         """``numerator / denominator`` yuan in fen, half-up, exactly."""
         return _half_up(numerator * 100, self.denominator)
-
-    def decimal(self, numerator: int) -> Decimal:
-        """``numerator / denominator`` yuan as a Decimal, rounded once to the context's precision."""
-        return Decimal(numerator) / self._decimal_denominator
 
 
 def _half_up(numerator: int, denominator: int) -> int:
@@ -216,31 +196,36 @@ def _half_up(numerator: int, denominator: int) -> int:
     return quotient if numerator >= 0 else -quotient
 
 
-@functools.lru_cache(maxsize=32)
-def _annuity(principal: Decimal, annual_rate: Decimal, term_months: int) -> _Annuity:
-    # price_loan asks for the schedule, the exposures and the payment of the same loan.
-    return _Annuity(principal, annual_rate, term_months)
+# The unrounded amounts below feed the expected loss (with the hazard, an irrational number) and the
+# cost cap; only the premium is rounded, so 50 digits serve. The rounded schedule uses _Annuity.
 
 
 @_precise
 def level_payment(principal: Decimal, annual_rate: Decimal, term_months: int) -> Decimal:
     """The unrounded equal monthly installment (等额本息); principal / n at a zero rate."""
-    loan = _annuity(principal, annual_rate, term_months)
-    return loan.decimal(loan.payment())
+    r = annual_rate / 12
+    if r == 0:
+        return principal / term_months
+    return principal * r / (_ONE - (_ONE + r) ** -term_months)
 
 
 @_precise
 def outstanding_balances(principal: Decimal, annual_rate: Decimal, term_months: int) -> list[Decimal]:
     """``[B_0, B_1, ..., B_n]``: the unrounded balance after t payments (B_0 = principal)."""
-    loan = _annuity(principal, annual_rate, term_months)
-    return [loan.decimal(loan.balance(t)) for t in range(term_months + 1)]
+    r = annual_rate / 12
+    payment = level_payment(principal, annual_rate, term_months)
+    balances = [principal]
+    for _ in range(term_months):
+        balances.append(balances[-1] * (_ONE + r) - payment)
+    return balances
 
 
 @_precise
 def exposures(principal: Decimal, annual_rate: Decimal, term_months: int) -> list[Decimal]:
     """``[EAD_1, ..., EAD_n]`` with ``EAD_t = B_{t−1}·(1 + r)``."""
-    loan = _annuity(principal, annual_rate, term_months)
-    return [loan.decimal(loan.exposure(t)) for t in range(1, term_months + 1)]
+    r = annual_rate / 12
+    balances = outstanding_balances(principal, annual_rate, term_months)
+    return [balances[t - 1] * (_ONE + r) for t in range(1, term_months + 1)]
 
 
 @_precise
@@ -289,7 +274,7 @@ def borrower_schedule(
     """The schedule shown to the borrower: each installment's principal and interest rounded half-up
     to the fen; the last installment's principal is the principal minus the others', its interest
     the rounded total interest minus the others'."""
-    loan = _annuity(principal, annual_rate, term_months)
+    loan = _Annuity(principal, annual_rate, term_months)
     dates = due_dates(first_due_date, term_months)
     lines = [
         ScheduleLine(t, dates[t - 1], loan.fen(loan.principal_part(t)), loan.fen(loan.interest(t)))
