@@ -2,6 +2,7 @@
 
     YangguangError                      base of everything below
     ├── ParameterError                  bad input caught before any request (also a ValueError)
+    │   └── ParameterTypeError          of the wrong type, e.g. a float as money (also a TypeError)
     ├── ConfigurationError              missing or unsafe api_key / base_url
     ├── WebhookVerificationError        a webhook that failed verification (also a ValueError)
     └── APIError                        something went wrong talking to the insurer
@@ -30,6 +31,7 @@ from typing import Any, TypedDict
 __all__ = [
     "YangguangError",
     "ParameterError",
+    "ParameterTypeError",
     "ConfigurationError",
     "WebhookVerificationError",
     "APIError",
@@ -93,6 +95,10 @@ class ParameterError(YangguangError, ValueError):
 
 class ConfigurationError(YangguangError):
     """The client cannot be built as configured (missing key or URL, live key over plain HTTP)."""
+
+
+class ParameterTypeError(ParameterError, TypeError):
+    """A parameter of the wrong type (a float where money is expected); also a ``TypeError``."""
 
 
 class WebhookVerificationError(YangguangError, ValueError):

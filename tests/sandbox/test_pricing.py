@@ -17,6 +17,8 @@ from yangguang_sdk.sandbox import pricing
 from yangguang_sdk.sandbox.engine import Engine
 from yangguang_sdk.sandbox.products import PRODUCTS
 
+from .test_schedule_rounding import exact_schedule
+
 START = dt.datetime(2027, 1, 10, 9, 0, tzinfo=dt.timezone.utc)
 TENANT = "yg_test_pricing"
 
@@ -90,23 +92,8 @@ def ref_cost(principal: str, months: int, annual_rate: str, premium_fen: int) ->
 
 
 def ref_schedule(principal: str, months: int, annual_rate: str) -> list[tuple[int, int]]:
-    """(principal fen, interest fen) per installment, rounded as DESIGN §4 says."""
-    with localcontext() as ctx:
-        ctx.prec = 60
-        big_p, r = Decimal(principal), Decimal(annual_rate) / 12
-        payment = big_p / months if r == 0 else big_p * r / (1 - (1 + r) ** -months)
-
-        def fen(x: Decimal) -> int:
-            return int((x * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-        rows, balance = [], big_p
-        for _ in range(months - 1):
-            interest = balance * r
-            rows.append((fen(payment - interest), fen(interest)))
-            balance -= payment - interest
-        total_interest = fen(payment * months - big_p)
-        rows.append((fen(big_p) - sum(p for p, _ in rows), total_interest - sum(i for _, i in rows)))
-        return rows
+    """(principal fen, interest fen) per installment, rounded as DESIGN §4 says, in exact rationals."""
+    return exact_schedule(int(Decimal(principal) * 100), months, annual_rate)
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Pure pricing and settlement arithmetic of the sandbox insurer (DESIGN §4), in Decimal.
 
 Nothing here touches storage or the clock: every function takes numbers and dates and returns
-numbers and dates, so the rules can be tested one by one. All arithmetic runs in a local Decimal
-context of 50 significant digits; money is never a float. Pricing works on unrounded amounts in
-yuan; the premium, the borrower's schedule, refunds and claims are the only rounded results and are
-returned as integer fen.
+numbers and dates, so the rules can be tested one by one. Money is never a float. The borrower's
+schedule is computed exactly, as ratios of integers (``_Annuity``), so an exact half fen rounds up;
+everything else runs in a local Decimal context of 50 significant digits. Pricing works on
+unrounded amounts in yuan; the premium, the borrower's schedule, refunds and claims are the only
+rounded results and are returned as integer fen.
 
 Rules implemented (exactly as DESIGN §4 states them):
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
@@ -127,6 +129,77 @@ def due_dates(first_due_date: dt.date, term_months: int) -> list[dt.date]:
     return [add_months(first_due_date, t) for t in range(term_months)]
 
 
+class _Annuity:
+    """The borrower's equal installments (等额本息), exactly: each amount is an integer numerator
+    over the one integer ``denominator``, in yuan.
+
+    With the monthly rate r = annual_rate / 12 = a/q in lowest terms and 1 + r = u/q (u = q + a),
+    (1 + r)^t = u^t / q^t and, with S = u^n − q^n:
+
+    - payment = P·a·u^n / (q·S);
+    - balance after t payments B_t = P·(u^n − u^t·q^(n−t)) / S;
+    - interest of installment t = B_{t−1}·r = P·a·(u^n − u^(t−1)·q^(n−t+1)) / (q·S);
+    - its principal part = payment − interest = P·a·u^(t−1)·q^(n−t+1) / (q·S).
+
+    The rate is never divided by 12 on its own: half a fen stays exactly half and rounds up.
+    """
+
+    __slots__ = ("denominator", "_a", "_n", "_pn", "_principal", "_u_pow", "_q_pow")
+
+    def __init__(self, principal: Decimal, annual_rate: Decimal, term_months: int) -> None:
+        pn, pd = principal.as_integer_ratio()
+        a, d = annual_rate.as_integer_ratio()
+        g = math.gcd(a, 12 * d)  # r in lowest terms keeps the powers small
+        a, q, n = a // g, 12 * d // g, term_months
+        u_pow, q_pow = [1], [1]
+        if a:
+            for _ in range(n):
+                u_pow.append(u_pow[-1] * (q + a))
+                q_pow.append(q_pow[-1] * q)
+        self._a, self._n, self._pn, self._u_pow, self._q_pow = a, n, pn, u_pow, q_pow
+        # At r = 0 the payment is P / n: everything over pd·n.
+        over = q * (u_pow[n] - q_pow[n]) if a else n
+        self.denominator = pd * over
+        self._principal = pn * over
+
+    def payment(self) -> int:
+        return self._pn * self._a * self._u_pow[self._n] if self._a else self._pn
+
+    def interest(self, t: int) -> int:
+        """The interest of installment t: B_{t−1}·r."""
+        if not self._a:
+            return 0
+        n, u_pow, q_pow = self._n, self._u_pow, self._q_pow
+        return self._pn * self._a * (u_pow[n] - u_pow[t - 1] * q_pow[n - t + 1])
+
+    def principal_part(self, t: int) -> int:
+        """The principal repaid by installment t: payment − interest."""
+        if not self._a:
+            return self._pn
+        return self._pn * self._a * self._u_pow[t - 1] * self._q_pow[self._n - t + 1]
+
+    def total_interest(self) -> int:
+        """n × payment − P."""
+        return self._n * self.payment() - self._principal
+
+    def fen(self, numerator: int) -> int:
+        """``numerator / denominator`` yuan in fen, half-up, exactly."""
+        return _half_up(numerator * 100, self.denominator)
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half-up, i.e. a tie away from zero as ROUND_HALF_UP
+    does, in integers."""
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    quotient = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return quotient if numerator >= 0 else -quotient
+
+
+# The unrounded amounts below feed the expected loss (with the hazard, an irrational number) and the
+# cost cap; only the premium is rounded, so 50 digits serve. The rounded schedule uses _Annuity.
+
+
 @_precise
 def level_payment(principal: Decimal, annual_rate: Decimal, term_months: int) -> Decimal:
     """The unrounded equal monthly installment (等额本息); principal / n at a zero rate."""
@@ -201,22 +274,18 @@ def borrower_schedule(
     """The schedule shown to the borrower: each installment's principal and interest rounded half-up
     to the fen; the last installment's principal is the principal minus the others', its interest
     the rounded total interest minus the others'."""
-    r = annual_rate / 12
-    payment = level_payment(principal, annual_rate, term_months)
-    balances = outstanding_balances(principal, annual_rate, term_months)
+    loan = _Annuity(principal, annual_rate, term_months)
     dates = due_dates(first_due_date, term_months)
-    total_interest = yuan_to_fen(payment * term_months - principal)
-    principal_fen = yuan_to_fen(principal)
-    lines: list[ScheduleLine] = []
-    for t in range(1, term_months):
-        interest = balances[t - 1] * r
-        lines.append(ScheduleLine(t, dates[t - 1], yuan_to_fen(payment - interest), yuan_to_fen(interest)))
+    lines = [
+        ScheduleLine(t, dates[t - 1], loan.fen(loan.principal_part(t)), loan.fen(loan.interest(t)))
+        for t in range(1, term_months)
+    ]
     lines.append(
         ScheduleLine(
             term_months,
             dates[-1],
-            principal_fen - sum(line.principal for line in lines),
-            total_interest - sum(line.interest for line in lines),
+            yuan_to_fen(principal) - sum(line.principal for line in lines),
+            loan.fen(loan.total_interest()) - sum(line.interest for line in lines),
         )
     )
     return lines

@@ -2,28 +2,75 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
-__all__ = ["Money", "to_decimal"]
+from ..errors import ParameterError, ParameterTypeError
+
+__all__ = ["MAX_MINOR_UNITS", "Money", "to_decimal"]
 
 _MINOR_DIGITS: dict[str, int] = {"CNY": 2, "USD": 2, "EUR": 2, "HKD": 2, "JPY": 0}
+# The most the constructors that read human amounts (cny, of, from_decimal) accept, either way: the
+# largest integer every JSON parser carries exactly (JavaScript's Number.MAX_SAFE_INTEGER), CNY
+# 90,071,992,547,409.91, far above any price. It also keeps "1e999999999" from becoming a huge int.
+# Money(amount, currency) takes any integer, as the wire does; the insurer judges its limits.
+MAX_MINOR_UNITS = 2**53 - 1
 _WIRE_HINT = (
     'money must be {"amount": <integer minor units: 1299900 for CNY 12,999.00>, "currency": "CNY"}; '
     "floats are never accepted"
 )
-_FLOAT_HINT = "floats are never accepted as money; pass a str or Decimal such as '12999.00'"
+_FROM_YUAN = 'from yuan use Money.cny("12999.00")'
+_SUGGEST = 'pass yg.Money.cny("12999.00") (yuan) or {"amount": 1299900, "currency": "CNY"} (integer fen)'
 
 
-def to_decimal(value: object, *, what: str = "value") -> Decimal:
-    """A Decimal from str, int or Decimal; floats and bools raise TypeError with a clear message."""
+def _a(value: object) -> str:
+    """'a str', 'an int', ...: what was given, never the value itself."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+
+
+def _example(currency: str) -> str:
+    """The right call for major units, e.g. ``Money.cny("12999.00")`` or ``Money.of("12999", "JPY")``."""
+    digits = _MINOR_DIGITS.get(currency, 2)
+    amount = "12999" + ("." + "0" * digits if digits else "")
+    return f'Money.cny("{amount}")' if currency == "CNY" else f'Money.of("{amount}", "{currency}")'
+
+
+def _check_currency(currency: object, where: str) -> str:
+    if isinstance(currency, str) and currency in _MINOR_DIGITS:
+        return currency
+    given = repr(currency) if isinstance(currency, str) and len(currency) <= 8 else _a(currency)
+    raise ParameterError(
+        f"{where}: unknown currency {given}; use one of {', '.join(sorted(_MINOR_DIGITS))} "
+        'in capitals, e.g. Money.cny("12999.00") or Money.of("12999.00", "USD")'
+    )
+
+
+def _check_range(amount: int, where: str, example: str) -> int:
+    if -MAX_MINOR_UNITS <= amount <= MAX_MINOR_UNITS:
+        return amount
+    raise ParameterError(
+        f"{where}: the amount is out of range (at most {MAX_MINOR_UNITS:,} minor units either way), "
+        f"e.g. {example}"
+    )
+
+
+def to_decimal(value: object, *, what: str = "value", example: str = 'Decimal("12999.00")') -> Decimal:
+    """A finite Decimal from str, int or Decimal; anything else raises ``ParameterError``
+    (``ParameterTypeError``, also a TypeError, for a float, a bool or another type)."""
     if isinstance(value, bool):
-        raise TypeError(f"{what} must be a str, int or Decimal, not bool")
+        raise ParameterTypeError(f"{what}: a bool is not an amount; pass a str such as {example}")
     if isinstance(value, float):
-        raise TypeError(f"{what}: {_FLOAT_HINT}")
+        raise ParameterTypeError(
+            f"{what}: floats are never accepted as money (a float cannot hold most amounts exactly); "
+            f"pass a str such as {example}"
+        )
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
@@ -32,12 +79,52 @@ def to_decimal(value: object, *, what: str = "value") -> Decimal:
         try:
             result = Decimal(value.strip().replace(",", ""))
         except InvalidOperation:
-            raise ValueError(f"{what}: {value!r} is not a decimal number") from None
+            raise ParameterError(
+                f"{what}: the str given is not a decimal number; pass digits such as {example}"
+            ) from None
     else:
-        raise TypeError(f"{what} must be a str, int or Decimal, not {type(value).__name__}")
+        raise ParameterTypeError(f"{what}: {_a(value)} is not an amount; pass a str such as {example}")
     if not result.is_finite():
-        raise ValueError(f"{what} must be a finite number")
+        raise ParameterError(f"{what}: NaN and infinity are not amounts; pass a number such as {example}")
     return result
+
+
+def _to_minor(major: Decimal, currency: str, where: str, example: str) -> int:
+    """``major`` in minor units, exactly: no context rounding, no huge intermediate for 1e999999999."""
+    digits = _MINOR_DIGITS[currency]
+    sign, coefficient_digits, exponent = major.as_tuple()
+    assert isinstance(exponent, int)  # finite: checked by to_decimal
+    coefficient = "".join(map(str, coefficient_digits)).lstrip("0")
+    if not coefficient:
+        return 0
+    stripped = coefficient.rstrip("0")
+    shift = exponent + digits + (len(coefficient) - len(stripped))  # minor = stripped × 10^shift
+    if shift < 0:
+        raise ParameterError(
+            f"{where}: more than {digits} decimal places for {currency} (Money never rounds a price); "
+            f"round it first, e.g. {example}, or use Money.from_decimal to round half-up"
+        )
+    if len(stripped) + shift > len(str(MAX_MINOR_UNITS)):
+        _check_range(MAX_MINOR_UNITS + 1, where, example)
+    minor = int(stripped) * 10**shift
+    return _check_range(-minor if sign else minor, where, example)
+
+
+def _refusal(value: object) -> str:
+    """What is wrong with a value given where money is expected, and the right call."""
+    if isinstance(value, float):
+        return f"floats are never accepted as money; {_SUGGEST}"
+    if isinstance(value, dict):
+        amount = value.get("amount")
+        if isinstance(amount, float):
+            return f"amount: floats are never accepted; {_SUGGEST}"
+        if "amount" in value and (isinstance(amount, bool) or not isinstance(amount, int)):
+            return f"amount is integer minor units, not {_a(amount)}; {_SUGGEST}"
+        currency = value.get("currency", "CNY")
+        if not isinstance(currency, str) or currency not in _MINOR_DIGITS:
+            return f"currency must be one of {', '.join(sorted(_MINOR_DIGITS))}; {_SUGGEST}"
+        return f'{_WIRE_HINT}; or pass yg.Money.cny("12999.00")'
+    return f"{_a(value)} was given where money is expected; {_SUGGEST}"
 
 
 class Money:
@@ -54,12 +141,14 @@ class Money:
     currency: str
 
     def __init__(self, amount: int, currency: str = "CNY") -> None:
-        if isinstance(amount, bool) or not isinstance(amount, int):
-            if isinstance(amount, float):
-                raise TypeError(f"Money.amount: {_FLOAT_HINT}")
-            raise TypeError(f"Money.amount is integer minor units, not {type(amount).__name__}")
         if not isinstance(currency, str) or currency not in _MINOR_DIGITS:
-            raise ValueError(f"Money.currency must be one of {sorted(_MINOR_DIGITS)}, got {currency!r}")
+            _check_currency(currency, "Money")
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            never = "; floats are never accepted" if isinstance(amount, float) else ""
+            raise ParameterTypeError(
+                f"Money(amount, currency) takes integer minor units, not {_a(amount)}{never}: "
+                f'Money(1299900, "CNY") is CNY 12,999.00; from yuan use {_example(currency)}'
+            )
         object.__setattr__(self, "amount", amount)
         object.__setattr__(self, "currency", currency)
 
@@ -75,31 +164,44 @@ class Money:
     @classmethod
     def of(cls, value: str | int | Decimal, currency: str) -> Money:
         """Money from major units ("12999.00", 12999 or Decimal); more decimals than the currency has
-        raise rather than round."""
-        digits = _MINOR_DIGITS.get(currency)
-        if digits is None:
-            raise ValueError(f"unknown currency {currency!r}")
-        major = to_decimal(value, what="money")
-        minor = major.scaleb(digits)
-        if minor != minor.to_integral_value():
-            raise ValueError(f"money: {value!r} has more than {digits} decimal places for {currency}")
-        return cls(int(minor), currency)
+        raise rather than round. Bad input raises ``ParameterError`` (``ParameterTypeError`` for a
+        float)."""
+        return cls._major(value, _check_currency(currency, "Money.of"), "Money.of")
 
     @classmethod
     def cny(cls, value: str | int | Decimal) -> Money:
         """Renminbi from yuan: ``Money.cny("12999.00")``, ``Money.cny(500)``."""
-        return cls.of(value, "CNY")
+        return cls._major(value, "CNY", "Money.cny")
+
+    @classmethod
+    def _major(cls, value: object, currency: str, where: str) -> Money:
+        example = _example(currency)
+        if isinstance(value, int) and not isinstance(value, bool):
+            minor = _check_range(value * 10 ** _MINOR_DIGITS[currency], where, example)
+        else:
+            major = to_decimal(value, what=where, example=example)
+            minor = _to_minor(major, currency, where, example)
+        return cls(minor, currency)
 
     @classmethod
     def from_decimal(cls, value: Decimal, currency: str = "CNY") -> Money:
         """Money from a Decimal of major units, rounded half-up to the minor unit."""
+        currency = _check_currency(currency, "Money.from_decimal")
+        example = 'Money.from_decimal(Decimal("12999.005"))'
         if not isinstance(value, Decimal):
-            raise TypeError(f"from_decimal takes a Decimal, not {type(value).__name__}; {_FLOAT_HINT}")
-        digits = _MINOR_DIGITS.get(currency)
-        if digits is None:
-            raise ValueError(f"unknown currency {currency!r}")
-        minor = value.scaleb(digits).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        return cls(int(minor), currency)
+            raise ParameterTypeError(
+                f"Money.from_decimal takes a Decimal, not {_a(value)} (floats are never accepted), "
+                f"e.g. {example}; from a str use {_example(currency)}"
+            )
+        if not value.is_finite():
+            raise ParameterError(f"Money.from_decimal: NaN and infinity are not amounts, e.g. {example}")
+        digits = _MINOR_DIGITS[currency]
+        if value and value.adjusted() + digits >= len(str(MAX_MINOR_UNITS)):
+            _check_range(MAX_MINOR_UNITS + 1, "Money.from_decimal", example)
+        with localcontext() as ctx:  # quantize rounds the exact value once; the result fits
+            ctx.prec = len(str(MAX_MINOR_UNITS)) + 2
+            minor = int(value.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP).scaleb(digits))
+        return cls(_check_range(minor, "Money.from_decimal", example), currency)
 
     @classmethod
     def zero(cls, currency: str = "CNY") -> Money:
@@ -116,19 +218,20 @@ class Money:
 
     @classmethod
     def from_wire(cls, value: object) -> Money:
+        """Money from its wire form ``{"amount": 1299900, "currency": "CNY"}``."""
         if isinstance(value, Money):
             return value
         if not isinstance(value, dict):
-            raise TypeError('money must be an object {"amount": <int minor units>, "currency": "CNY"}')
+            raise ParameterTypeError(f"Money.from_wire: {_a(value)} was given; {_WIRE_HINT}; {_FROM_YUAN}")
         extra = set(value) - {"amount", "currency"}
         if extra:
-            raise ValueError(f"unknown money field(s): {', '.join(sorted(extra))}")
+            names = ", ".join(sorted(repr(k) for k in extra if isinstance(k, str) and len(k) <= 20)[:3])
+            raise ParameterError(
+                f"Money.from_wire: unknown field(s) {names or '(long names)'}; {_WIRE_HINT}; {_FROM_YUAN}"
+            )
         if "amount" not in value:
-            raise ValueError("money.amount is required (integer minor units)")
-        amount, currency = value["amount"], value.get("currency", "CNY")
-        if isinstance(amount, float):
-            raise TypeError(f"money.amount: {_FLOAT_HINT} (amount is integer minor units)")
-        return cls(amount, currency)
+            raise ParameterError(f"Money.from_wire: amount is required; {_WIRE_HINT}; {_FROM_YUAN}")
+        return cls(value["amount"], value.get("currency", "CNY"))
 
     # arithmetic ----------------------------------------------------------------------------
     def _same(self, other: object) -> Money:
@@ -191,6 +294,29 @@ class Money:
 
     # pydantic ------------------------------------------------------------------------------
     @classmethod
+    def _validate_python(cls, value: Any) -> Money:
+        """Money from Python input: a Money, or a wire dict checked as the JSON schema checks it
+        (one Python call, as cheap as pydantic-core's check followed by ``_from_checked``)."""
+        if isinstance(value, Money):
+            return value
+        if not isinstance(value, dict) and isinstance(value, Mapping):
+            value = dict(value)
+        if isinstance(value, dict) and "amount" in value and len(value) <= 2:
+            amount, currency = value["amount"], value.get("currency", "CNY")
+            if (
+                isinstance(amount, int)
+                and not isinstance(amount, bool)
+                and isinstance(currency, str)
+                and currency in _MINOR_DIGITS
+                and (len(value) == 1 or "currency" in value)
+            ):
+                money = object.__new__(cls)
+                object.__setattr__(money, "amount", int(amount))
+                object.__setattr__(money, "currency", str(currency))
+                return money
+        raise PydanticCustomError("money", _refusal(value))
+
+    @classmethod
     def _from_checked(cls, value: dict[str, Any]) -> Money:
         """Money from a wire dict pydantic-core has already checked (the fast path)."""
         money = object.__new__(cls)
@@ -216,16 +342,11 @@ class Money:
             custom_error_type="money",
             custom_error_message=_WIRE_HINT,
         )
+        # A refused Python value (the SDK's request params, the sandbox app's parsed JSON) gets a
+        # message that says what was given; JSON keeps the one fixed message.
         return core_schema.json_or_python_schema(
             json_schema=checked,
-            python_schema=core_schema.union_schema(
-                [
-                    core_schema.is_instance_schema(cls),
-                    checked,
-                ],
-                custom_error_type="money",
-                custom_error_message=_WIRE_HINT,
-            ),
+            python_schema=core_schema.no_info_plain_validator_function(cls._validate_python),
             serialization=core_schema.plain_serializer_function_ser_schema(
                 lambda m: m.to_wire(), when_used="always", return_schema=wire
             ),
