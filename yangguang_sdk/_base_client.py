@@ -83,6 +83,8 @@ _API_KEY_RULE = (
     "or underscores"
 )
 _RETRYABLE_STATUS = frozenset({408, 429})
+_DEADLINE_SLACK = 0.05
+"""Seconds: a timeout this close to the call's deadline was the deadline's doing."""
 # Transport errors raised before any byte of the request left: the insurer cannot have seen it.
 # Every other one (a read or write error, a timeout reading the answer, a connection closed
 # without an answer) may come after the insurer received the request, and acted on it.
@@ -475,9 +477,14 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         url = str(req.url.copy_with(query=None))
         name = type(exc).__name__
         if isinstance(exc, httpx.TimeoutException):
+            if time.monotonic() >= call.deadline_at - _DEADLINE_SLACK:
+                # The deadline cut the last attempt short: a longer per-attempt timeout would not help.
+                fix = f"The call's deadline of {call.deadline:g} s ran out: raise deadline=..."
+            else:
+                fix = "Raise timeout=..."
             return errors.APITimeoutError(
                 f"No response from {req.method} {req.url.path} in time after {call.attempts} attempt(s) "
-                f"({name}). Raise timeout=... or check that the server is up."
+                f"({name}). {fix} or check that the server is up."
                 + self._unknown_outcome(call, exc),
                 method=req.method,
                 url=url,
@@ -487,6 +494,13 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
             message = (
                 f"The connection to {where} was lost after {req.method} {req.url.path} was sent, "
                 f"with no answer ({name}, after {call.attempts} attempt(s))."
+            )
+        elif call.lost_after_sending is not None:
+            # The retries could not connect, but an earlier attempt may have reached the insurer:
+            # the headline is the unknown outcome, not "could not reach".
+            message = (
+                f"The outcome of {req.method} {req.url.path} is unknown. The retries could not reach "
+                f"{where} ({name}, after {call.attempts} attempt(s))."
             )
         else:
             message = (

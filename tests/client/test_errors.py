@@ -11,7 +11,7 @@ import pytest
 import yangguang_sdk as yg
 from yangguang_sdk import errors
 
-from ._support import API_KEY, Api, Server, error_body, status
+from ._support import API_KEY, Api, FakeClock, Server, error_body, status
 
 API_KEY_TAIL = API_KEY.removeprefix("yg_test_")
 
@@ -313,6 +313,8 @@ async def test_an_earlier_attempt_that_may_have_arrived_is_not_forgotten(api: Ap
         await api.call(client.policies.bind, quote_id="quo_1", idempotency_key="ORD-1")
     text = str(info.value)
     assert "ConnectError" in text and "outcome is unknown" in text and "idempotency_key='ORD-1'" in text
+    # The headline is the unknown outcome, not "could not reach" (which means nothing was sent).
+    assert text.startswith("The outcome of POST /v1/policies is unknown.")
 
 
 @pytest.mark.parametrize(
@@ -362,3 +364,24 @@ def test_a_server_that_closes_the_connection_mid_bind_gives_an_unknown_outcome()
     text = str(info.value)
     assert "outcome is unknown" in text and "idempotency_key='订单-1-bind'" in text
     assert not text.startswith("Could not reach")
+
+
+async def test_a_timeout_cut_short_by_the_deadline_says_to_raise_the_deadline(
+    api: Api, clock: FakeClock
+) -> None:
+    # A per-attempt timeout well inside the deadline: the timeout is what to raise.
+    server = Server(lambda r: httpx.ReadTimeout("slow", request=r))
+    client = api.client(server, max_retries=0, deadline=60, timeout=5)
+    with pytest.raises(yg.APITimeoutError) as info:
+        await api.call(client.quotes.retrieve, "quo_1")
+    assert "Raise timeout=" in str(info.value) and "deadline" not in str(info.value)
+
+    # The deadline ran out while waiting: a longer timeout would not help, a longer deadline would.
+    def slow(request: httpx.Request) -> httpx.Response:
+        clock.advance(20)
+        raise httpx.ReadTimeout("slow", request=request)
+
+    client = api.client(Server(slow), max_retries=0, deadline=20, timeout=30)
+    with pytest.raises(yg.APITimeoutError) as info:
+        await api.call(client.quotes.retrieve, "quo_1")
+    assert "deadline of 20 s ran out: raise deadline=" in str(info.value)
