@@ -29,3 +29,16 @@ def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     for number, block in enumerate(_blocks(page), start=1):
         code = compile(block, f"{page.name}[block {number}]", "exec")
         exec(code, namespace)  # noqa: S102 - running our own documentation is the point
+
+
+def test_blocks_on_the_wall_clock_use_no_fixed_dates() -> None:
+    """A block whose sandbox follows the wall clock (``Sandbox()``) must date its loans relative to
+    today, or it breaks the day its fixed date passes; fixed dates belong with ``Sandbox(now=...)``."""
+    fixed = re.compile(r"[\"']20\d\d-\d\d-\d\d[\"']")
+    stale = [
+        f"{page.name}[block {number}]"
+        for page in PAGES
+        for number, block in enumerate(_blocks(page), start=1)
+        if "Sandbox()" in block and fixed.search(block)
+    ]
+    assert stale == []

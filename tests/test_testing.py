@@ -11,6 +11,7 @@ from collections import Counter
 
 import pytest
 
+import yangguang_sdk as yg
 from yangguang_sdk import testing
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.types.identity import (
@@ -92,3 +93,9 @@ def test_the_module_loads_no_sandbox_web_stack_or_cli() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_an_unknown_product_is_a_parameter_error_that_lists_the_products() -> None:
+    with pytest.raises(yg.ParameterError) as info:
+        testing.borrower("sme")
+    assert info.value.param == "product" and "sme_loan" in str(info.value)

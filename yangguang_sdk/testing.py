@@ -98,8 +98,13 @@ def borrower(
     or a company with a name and credit code.
 
     ``credit_score`` is 720 by default, which the sandbox approves; None leaves it out, which makes
-    the quote referred.
+    the quote referred; any other value is passed through as it is (a score outside 300-850 lets a
+    test see the SDK refuse it). An unknown ``product`` is a ``ParameterError``.
     """
+    if product not in PRODUCTS:
+        from .errors import ParameterError
+
+        raise ParameterError(f"unknown product; one of {', '.join(PRODUCTS)}", param="product")
     rng = _random(rng)
     made: dict[str, Any]
     if PRODUCTS[product].borrower_type == "enterprise":
