@@ -86,9 +86,7 @@ def validation_problems(
         elif kind == "missing":
             others.append((loc, Problem(param, "is required")))
         else:
-            message = str(e.get("msg", "invalid value"))
-            if kind == "value_error":
-                message = message.removeprefix(_VALUE_ERROR_PREFIX)
+            message = _in_words(kind, e.get("ctx") or {}, str(e.get("msg", "invalid value")))
             others.append((loc, Problem(param, message)))
     if typo_first:
         return typos + [p for loc, p in others if loc not in explained]
@@ -105,6 +103,29 @@ def describe_validation_error(
     first, rest = problems[0], problems[1:]
     message = describe_problems([{"param": None, "message": first.message}, *(p.as_dict() for p in rest)])
     return Problem(first.param, message)
+
+
+def _in_words(kind: str, ctx: dict[str, Any], message: str) -> str:
+    """pydantic's message for an error of type ``kind``, said as what to pass instead where
+    pydantic's own words describe its internals (tags, "dictionary or object", "timezone info")."""
+    if kind == "value_error":
+        return message.removeprefix(_VALUE_ERROR_PREFIX)
+    if kind == "union_tag_not_found":
+        return f"has no {ctx.get('discriminator', 'type')}: say which kind of object it is"
+    if kind == "union_tag_invalid":
+        return f"its {ctx.get('discriminator', 'type')} must be one of {ctx.get('expected_tags', '')}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "must be a whole number (an int such as 12)"
+    if kind in ("decimal_parsing", "decimal_type"):
+        return 'must be a decimal number, such as "0.12" (a str, so no float rounding)'
+    if kind in ("model_attributes_type", "dict_type", "model_type"):
+        return "must be an object (a dict of its fields)"
+    if kind in ("date_from_datetime_parsing", "date_parsing", "date_type"):
+        why = f" ({ctx['error']})" if ctx.get("error") else ""
+        return f'must be a real date, a datetime.date or "YYYY-MM-DD"{why}'
+    if kind == "timezone_aware":
+        return "must be a timezone-aware datetime, such as datetime.now(timezone.utc)"
+    return message
 
 
 def _unknown_field(loc: tuple[Any, ...], raw: Sequence[Any]) -> tuple[str | None, str]:
