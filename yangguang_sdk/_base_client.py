@@ -484,8 +484,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
                 fix = "Raise timeout=..."
             return errors.APITimeoutError(
                 f"No response from {req.method} {req.url.path} in time after {call.attempts} attempt(s) "
-                f"({name}). {fix} or check that the server is up."
-                + self._unknown_outcome(call, exc),
+                f"({name}). {fix} or check that the server is up." + self._unknown_outcome(call, exc),
                 method=req.method,
                 url=url,
             )

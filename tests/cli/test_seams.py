@@ -43,3 +43,23 @@ def test_sandbox_serve_refuses_an_unknown_clock() -> None:
 
 def test_quote_batch_offers_the_products_of_the_product_table() -> None:
     assert [choice.value for choice in batch.ProductChoice] == list(PRODUCTS)
+
+
+def test_serving_on_a_busy_port_announces_nothing_and_says_why(served: str) -> None:
+    """Both command lines bind before they print their URL: a busy port is one line, exit 1."""
+    import subprocess
+    import sys
+
+    port = served.rsplit(":", 1)[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "yangguang_sdk.sandbox", "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "yangguang sandbox on" not in done.stdout
+    assert done.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use (another sandbox? pick another port)"
+    ]

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import socket
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,7 @@ from typing import Annotated
 import typer
 
 from .._constants import API_KEY_ENV, BASE_URL_ENV
-from ._common import EXIT_USAGE, CLIError, Command, Group, command
+from ._common import CLIError, Command, Group, command
 
 __all__ = ["sandbox_app", "ClockMode", "sandbox_serve"]
 
@@ -30,19 +29,13 @@ class ClockMode(str, Enum):
 
 
 def _check_port_free(host: str, port: int) -> None:
-    """Fail with one clear line before uvicorn would fail with a log record."""
+    """Fail with one clear line before anything is printed (``sandbox.listen`` says what is wrong)."""
+    from ..sandbox import listen
+
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except socket.gaierror as exc:
-        raise CLIError(f"cannot resolve --host {host!r}: {exc.strerror}", EXIT_USAGE) from None
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise CLIError(
-                f"cannot listen on {host}:{port}: {exc.strerror} (another sandbox? pick another --port)"
-            ) from None
+        listen(host, port).close()
+    except OSError as exc:
+        raise CLIError(exc.strerror or str(exc)) from None
 
 
 @sandbox_app.command(

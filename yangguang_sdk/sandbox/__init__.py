@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from .._client import AsyncClient, Client
     from ..webhooks import Webhook
 
-__all__ = ["Sandbox", "Engine", "DEFAULT_API_KEY", "serve"]
+__all__ = ["Sandbox", "Engine", "DEFAULT_API_KEY", "serve", "listen"]
 
 DEFAULT_API_KEY = "yg_test_sandbox_merchant"
 """The key ``sb.client()`` uses when none is given; every distinct ``yg_test_`` key is its own tenant."""
@@ -207,14 +208,43 @@ def serve(
     each endpoint's URL. Needs uvicorn (the ``sandbox`` extra).
     """
     if clock not in ("manual", "realtime"):
-        raise ValueError(f"clock must be 'manual' or 'realtime', not {clock!r}")
+        from ..errors import ParameterError
+
+        raise ParameterError(f"must be 'manual' or 'realtime', not {clock!r}", param="clock")
     import uvicorn
 
-    sb = Sandbox(db=None if db is None else os.fspath(db), realtime=clock == "realtime")
+    listener = listen(host, port)  # before anything is announced: a busy port fails here, cleanly
+    try:
+        sb = Sandbox(db=None if db is None else os.fspath(db), realtime=clock == "realtime")
+    except BaseException:
+        listener.close()
+        raise
     if clock == "realtime":
         sb.start_ticking()  # transitions and webhook retries fall due without API calls
     print(f"yangguang sandbox on http://{host}:{port}  (test key: {DEFAULT_API_KEY})", flush=True)
     try:
-        uvicorn.run(sb.app, host=host, port=port, log_level="warning")
+        uvicorn.Server(uvicorn.Config(sb.app, log_level="warning")).run(sockets=[listener])
     finally:
+        listener.close()
         sb.close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (as uvicorn would open it), or ``OSError`` whose
+    message says which address could not be used and why (a name that does not resolve, a port
+    another server holds)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise OSError(exc.errno, f"cannot resolve host {host!r}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise OSError(
+            exc.errno, f"cannot listen on {host}:{port}: {exc.strerror} (another sandbox? pick another port)"
+        ) from None
+    return sock

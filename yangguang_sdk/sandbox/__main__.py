@@ -27,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
         sb.close()
         return 0
 
-    serve(host=args.host, port=args.port, db=args.db, clock=args.clock)
+    try:
+        serve(host=args.host, port=args.port, db=args.db, clock=args.clock)
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
 
 
