@@ -367,3 +367,18 @@ def test_the_early_stop_needs_the_same_code_on_every_one_of_the_first_rows(tmp_p
     client: Any = type("FakeClient", (), {"quotes": Quotes()})()
     summary = asyncio.run(batch.run_batch(client, batch.BatchOptions(loans, out, concurrency=1)))
     assert Quotes.calls == 300 and summary.fatal is None
+
+
+def test_generate_replaces_a_portfolio_but_never_a_decisions_file(runner: CliRunner, tmp_path: Path) -> None:
+    loans = tmp_path / "loans.csv"
+    assert invoke(runner, "quote-batch", "--generate", "3", "-o", str(loans)).exit_code == 0
+    assert (
+        invoke(runner, "quote-batch", "--generate", "5", "-o", str(loans)).exit_code == 0
+    )  # a portfolio again
+    assert len(loans.read_text(encoding="utf-8").splitlines()) == 6
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text("row,merchant_order_id,decision\n1,A-1,approved\n", encoding="utf-8")
+    result = invoke(runner, "quote-batch", "--generate", "3", "-o", str(decisions))
+    assert result.exit_code == 2, result.output
+    assert "is not a generated portfolio" in result.stderr
+    assert decisions.read_text(encoding="utf-8").startswith("row,merchant_order_id,decision")

@@ -842,6 +842,24 @@ def generate_loans(
                 on_row()
 
 
+def _check_overwrite(path: Path) -> None:
+    """``--generate`` replaces an earlier generated portfolio, never another file (a decisions CSV
+    is the record of what was quoted)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = fh.readline().strip()
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError):
+        header = "(unreadable)"
+    if header not in ("", ",".join(INPUT_COLUMNS)):
+        raise CLIError(
+            f"{path} exists and is not a generated portfolio (a decisions file?); "
+            "choose another --output or delete it first",
+            EXIT_USAGE,
+        )
+
+
 def _generate_today(
     sandbox: bool, sandbox_db: Path | None, api_key: str | None, base_url: str | None
 ) -> tuple[dt.date, str]:
@@ -954,6 +972,7 @@ def quote_batch(
             raise CLIError(
                 "--generate writes a new portfolio to --output; do not give an input file too", EXIT_USAGE
             )
+        _check_overwrite(output)
         today, clock = _generate_today(sandbox, sandbox_db, api_key, base_url)
         generate_loans(output, generate, seed=seed, today=today)
         typer.echo(
