@@ -118,7 +118,7 @@ def test_unknown_event_type_in_listen_is_a_usage_error(runner: CliRunner) -> Non
         runner, "listen", "-f", "http://localhost:1/x", "-e", "claim.payed", "--api-key", "yg_test_abcd"
     )
     assert result.exit_code == 2
-    assert "unknown event type(s) claim.payed" in result.stderr
+    assert "unknown event type(s) claim.payed (did you mean claim.paid?)" in result.stderr
 
 
 def test_main_returns_the_command_exit_code(capsys: pytest.CaptureFixture[str]) -> None:

@@ -58,7 +58,12 @@ def test_an_unknown_event_type_is_a_usage_error(runner: CliRunner) -> None:
 
 @pytest.mark.parametrize(
     ("typo", "meant"),
-    [("claim.payed", "claim.paid"), ("policy.bind", "policy.bound"), ("loan.default", "loan.defaulted")],
+    [
+        ("claim.payed", "claim.paid"),
+        ("policy.bind", "policy.bound"),
+        ("loan.default", "loan.defaulted"),
+        ("CLAIM.PAID", "claim.paid"),
+    ],
 )
 def test_a_mistyped_event_type_suggests_the_close_one(runner: CliRunner, typo: str, meant: str) -> None:
     result = invoke(runner, "trigger", typo)

@@ -43,6 +43,7 @@ __all__ = [
     "make_client",
     "Command",
     "Group",
+    "closest",
 ]
 
 EXIT_OK = 0
@@ -200,3 +201,13 @@ def make_client(creds: Credentials) -> Client:
     from .. import Client
 
     return Client(api_key=creds.api_key, base_url=creds.base_url)
+
+
+def closest(name: str, choices: list[str]) -> str | None:
+    """The choice ``name`` most likely meant (``claim.payed`` -> ``claim.paid``, ``CLAIM.PAID`` ->
+    ``claim.paid``), or None when nothing is close."""
+    import difflib  # only on the error path
+
+    folded = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.6)
+    return folded[close[0]] if close else None

@@ -38,6 +38,7 @@ from ._common import (
     ApiKeyOption,
     BaseUrlOption,
     CLIError,
+    closest,
     command,
     make_client,
     one_line,
@@ -388,8 +389,12 @@ def _event_types(text: str | None) -> frozenset[str] | None:
     wanted = frozenset(t.strip() for t in text.split(",") if t.strip())
     unknown = sorted(wanted - set(EVENT_TYPES))
     if unknown:
+        hints = [
+            f"{name} (did you mean {meant}?)" if (meant := closest(name, list(EVENT_TYPES))) else name
+            for name in unknown
+        ]
         raise CLIError(
-            f"unknown event type(s) {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}", EXIT_USAGE
+            f"unknown event type(s) {', '.join(hints)}; known: {', '.join(EVENT_TYPES)}", EXIT_USAGE
         )
     return wanted or None
 

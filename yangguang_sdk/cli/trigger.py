@@ -26,6 +26,7 @@ from ._common import (
     ApiKeyOption,
     BaseUrlOption,
     CLIError,
+    closest,
     command,
     make_client,
     resolve_credentials,
@@ -306,8 +307,6 @@ def _related_events(client: Client, since: dt.datetime, ids: set[str]) -> list[A
 def _unknown_event(event_type: str) -> str:
     """Why ``event_type`` cannot be triggered: a real event type that no trigger makes, or a typo
     (with the closest triggerable type, as ``git`` does: ``claim.payed`` -> ``claim.paid``)."""
-    import difflib
-
     from ..types.event import EVENT_TYPES
 
     if event_type in EVENT_TYPES:
@@ -315,11 +314,9 @@ def _unknown_event(event_type: str) -> str:
             f"cannot trigger {event_type!r}: {event_type} is an event type, but it cannot be triggered; "
             f"it can trigger: {', '.join(TRIGGERS)}"
         )
-    close = difflib.get_close_matches(event_type, list(TRIGGERS), n=1, cutoff=0.6)
-    if close:
-        return (
-            f"cannot trigger {event_type!r}: did you mean {close[0]}? It can trigger: {', '.join(TRIGGERS)}"
-        )
+    meant = closest(event_type, list(TRIGGERS))
+    if meant:
+        return f"cannot trigger {event_type!r}: did you mean {meant}? It can trigger: {', '.join(TRIGGERS)}"
     return f"cannot trigger {event_type!r}; it can trigger: {', '.join(TRIGGERS)}"
 
 
