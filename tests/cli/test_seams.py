@@ -63,3 +63,9 @@ def test_serving_on_a_busy_port_announces_nothing_and_says_why(served: str) -> N
     assert done.stderr.strip().splitlines() == [
         f"error: cannot listen on 127.0.0.1:{port}: Address already in use (another sandbox? pick another port)"
     ]
+
+
+def test_serving_a_database_that_cannot_be_opened_says_which_file(tmp_path: Path) -> None:
+    db = tmp_path / "no-such-dir" / "sandbox.sqlite"
+    with pytest.raises(OSError, match="cannot open the sandbox database .*no-such-dir"):
+        yangguang_sdk.sandbox.serve(port=free_port(), db=db)

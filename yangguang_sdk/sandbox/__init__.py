@@ -216,6 +216,11 @@ def serve(
     listener = listen(host, port)  # before anything is announced: a busy port fails here, cleanly
     try:
         sb = Sandbox(db=None if db is None else os.fspath(db), realtime=clock == "realtime")
+    except Exception as exc:
+        listener.close()
+        if db is not None and type(exc).__module__ == "sqlite3":
+            raise OSError(f"cannot open the sandbox database {os.fspath(db)!r}: {exc}") from exc
+        raise
     except BaseException:
         listener.close()
         raise
