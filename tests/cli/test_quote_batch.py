@@ -230,6 +230,9 @@ def test_row_set_is_a_compact_bitmap() -> None:
         ({"credit_score": ""}, None),  # empty: referred
         ({"merchant_order_id": " "}, "merchant_order_id"),
         ({"id_number": ""}, "id_number"),
+        ({"first_due_date": "today+x"}, "first_due_date"),  # not a relative date the reader knows
+        ({"first_due_date": "today-5"}, "first_due_date"),
+        ({"first_due_date": "TODAY + 30"}, None),
     ],
 )
 def test_quote_request_checks_the_cells_csv_text_can_get_wrong(
@@ -253,6 +256,8 @@ def test_quote_request_checks_the_cells_csv_text_can_get_wrong(
         with pytest.raises(batch.RowError) as caught:
             batch.quote_request(row, "consumer_installment")
         assert caught.value.param == param
+        if param == "first_due_date":
+            assert "today+N" in caught.value.message
 
 
 def _loans(path: Path, *due_dates: str) -> Path:

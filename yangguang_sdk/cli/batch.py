@@ -195,6 +195,8 @@ def quote_request(row: dict[str | None, Any], default_product: str) -> dict[str,
     first_due = _cell(row, "first_due_date")
     if not first_due:
         raise RowError("first_due_date", "is required (YYYY-MM-DD)")
+    if first_due.lower().startswith("today") and _RELATIVE_DATE.fullmatch(first_due) is None:
+        raise RowError("first_due_date", "write today+N (N days after the insurer's today) or YYYY-MM-DD")
     return {
         "product": product,
         "merchant_order_id": order,
