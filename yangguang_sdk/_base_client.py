@@ -465,6 +465,16 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
                 elapsed,
             )
 
+    def _raise_if_closed(self) -> None:
+        """A call on a client whose connection pool was closed is a ``ConfigurationError`` that
+        says so (httpx's own is a bare ``RuntimeError``)."""
+        made = self._pool.made
+        if made is not None and made.is_closed:
+            raise errors.ConfigurationError(
+                "This client was closed (client.close() or the end of its `with` block); "
+                "make a new client to send more requests."
+            ) from None
+
     def _response(self, call: PreparedCall, outcome: Outcome) -> httpx.Response:
         """The call's last outcome as a response; none at all raises APIConnectionError (or
         APITimeoutError)."""

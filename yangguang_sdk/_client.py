@@ -92,6 +92,9 @@ class Client(BaseClient[httpx.Client, httpx.BaseTransport]):
             outcome: Outcome = self._client.send(call.request)
         except httpx.TransportError as exc:
             outcome = exc
+        except RuntimeError:
+            self._raise_if_closed()
+            raise
         self._record_attempt(call, outcome)
         return outcome
 
@@ -161,5 +164,8 @@ class AsyncClient(BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
             outcome: Outcome = await self._client.send(call.request)
         except httpx.TransportError as exc:
             outcome = exc
+        except RuntimeError:
+            self._raise_if_closed()
+            raise
         self._record_attempt(call, outcome)
         return outcome

@@ -94,7 +94,8 @@ class ParameterError(YangguangError, ValueError):
 
 
 class ConfigurationError(YangguangError):
-    """The client cannot be built as configured (missing key or URL, live key over plain HTTP)."""
+    """The client cannot be built as configured (missing key or URL, live key over plain HTTP), or
+    cannot be used any more (it was closed)."""
 
 
 class ParameterTypeError(ParameterError, TypeError):

@@ -385,3 +385,19 @@ async def test_a_timeout_cut_short_by_the_deadline_says_to_raise_the_deadline(
     with pytest.raises(yg.APITimeoutError) as info:
         await api.call(client.quotes.retrieve, "quo_1")
     assert "deadline of 20 s ran out: raise deadline=" in str(info.value)
+
+
+def test_a_closed_client_says_it_was_closed() -> None:
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"now": "2026-11-25T02:00:00Z"}))
+    with yg.Client(api_key=API_KEY, base_url="http://x.test", transport=transport) as client:
+        client.test_clock.retrieve()
+    with pytest.raises(yg.ConfigurationError, match="client was closed"):
+        client.test_clock.retrieve()
+
+
+async def test_a_closed_async_client_says_it_was_closed() -> None:
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"now": "2026-11-25T02:00:00Z"}))
+    async with yg.AsyncClient(api_key=API_KEY, base_url="http://x.test", transport=transport) as client:
+        await client.test_clock.retrieve()
+    with pytest.raises(yg.ConfigurationError, match="client was closed"):
+        await client.test_clock.retrieve()
