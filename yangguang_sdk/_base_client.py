@@ -357,6 +357,12 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
             return req
         return dataclasses.replace(req, query={**(req.query or {}), "starting_after": cursor})
 
+    def _start_attempt(self, call: PreparedCall) -> None:
+        """Count an attempt and give it what is left of the call's time. Past the deadline no
+        attempt is made (nor counted): ``_attempt_timeout`` raises."""
+        call.request.extensions["timeout"] = self._attempt_timeout(call)
+        call.attempts += 1
+
     def _attempt_timeout(self, call: PreparedCall) -> dict[str, float | None]:
         """This attempt's timeouts: the configured ones, never past the call's deadline."""
         remaining = call.deadline_at - time.monotonic()

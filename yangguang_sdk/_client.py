@@ -85,9 +85,7 @@ class Client(BaseClient[httpx.Client, httpx.BaseTransport]):
         return self._response(call, outcome)
 
     def _attempt(self, call: PreparedCall) -> Outcome:
-        # Past the deadline, no attempt is made (and none is counted).
-        call.request.extensions["timeout"] = self._attempt_timeout(call)
-        call.attempts += 1
+        self._start_attempt(call)
         try:
             outcome: Outcome = self._client.send(call.request)
         except httpx.TransportError as exc:
@@ -158,8 +156,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         return self._response(call, outcome)
 
     async def _attempt(self, call: PreparedCall) -> Outcome:
-        call.request.extensions["timeout"] = self._attempt_timeout(call)
-        call.attempts += 1
+        self._start_attempt(call)
         try:
             outcome: Outcome = await self._client.send(call.request)
         except httpx.TransportError as exc:

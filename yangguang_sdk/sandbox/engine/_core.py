@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -210,6 +210,18 @@ class Core:
                 handler(timer.tenant, timer.data["payload"])
         except Exception:
             logger.exception("sandbox hook %r failed", timer.data["hook"])
+
+    @staticmethod
+    def _filters(
+        allowed: Mapping[str, Sequence[str]] | None = None, **given: str | None
+    ) -> dict[str, str | None]:
+        """The equality filters of a list call: the ``given`` values that are set, each checked
+        against its ``allowed`` values where there are some (``status`` of a policy, ...)."""
+        for name, values in (allowed or {}).items():
+            value = given.get(name)
+            if value is not None and value not in values:
+                raise Invalid("invalid_request", f"{name} must be one of {', '.join(values)}", param=name)
+        return {name: value for name, value in given.items() if value is not None}
 
     def _list(
         self,

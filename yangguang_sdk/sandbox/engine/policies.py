@@ -100,15 +100,9 @@ class Policies(Quotes, Ledger):
         starting_after: str | None = None,
     ) -> Json:
         """Policies oldest first; ``next_cursor`` is the last id of the page."""
-        if status is not None and status not in POLICY_STATUSES:
-            raise Invalid(
-                "invalid_request", f"status must be one of {', '.join(POLICY_STATUSES)}", param="status"
-            )
-        equals: dict[str, str | None] = {}
-        if status is not None:
-            equals["status"] = status
-        if merchant_order_id is not None:
-            equals["merchant_order_id"] = merchant_order_id
+        equals = self._filters(
+            {"status": POLICY_STATUSES}, status=status, merchant_order_id=merchant_order_id
+        )
         return self._list(
             "policies",
             tenant,
@@ -174,11 +168,7 @@ class Policies(Quotes, Ledger):
             record.refund = refund
             record.cancelled_at = self._current
             record.cancel_reason = reason
-            record.version += 1
-            self._put_policy(tenant, record)
-            self._post(tenant, "refund", "premium_refunds", "cash", refund, policy_id=policy_id)
-            self._store.delete_timers(tenant, policy_id)
-            self._emit(tenant, "policy.cancelled", self._render_policy(record))
+            self._close(tenant, record, "policy.cancelled")
         return self._render_policy(record)
 
     @public
@@ -212,12 +202,18 @@ class Policies(Quotes, Ledger):
             record.refund = refund
             record.completed_at = now
             record.settled_on = settled_on
-            record.version += 1
-            self._put_policy(tenant, record)
-            self._post(tenant, "refund", "premium_refunds", "cash", refund, policy_id=policy_id)
-            self._store.delete_timers(tenant, policy_id)
-            self._emit(tenant, "policy.completed", self._render_policy(record))
+            self._close(tenant, record, "policy.completed")
         return self._render_policy(record)
+
+    def _close(self, tenant: str, record: PolicyRecord, event_type: str) -> None:
+        """The end of a cancel or settle (inside its transaction): store the new version, book the
+        refund, drop the policy's pending transitions and emit ``event_type``."""
+        record.version += 1
+        self._put_policy(tenant, record)
+        refund = record.refund or 0
+        self._post(tenant, "refund", "premium_refunds", "cash", refund, policy_id=record.id)
+        self._store.delete_timers(tenant, record.id)
+        self._emit(tenant, event_type, self._render_policy(record))
 
     def _preview(self, record: PolicyRecord, refund: int) -> Json:
         policy = self._render_policy(record)

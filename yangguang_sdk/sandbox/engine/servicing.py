@@ -108,7 +108,7 @@ class Servicing(Policies):
     def list_repayments(
         self, tenant: str, *, policy_id: str | None = None, limit: int = 20, starting_after: str | None = None
     ) -> Json:
-        equals = {} if policy_id is None else {"policy_id": policy_id}
+        equals = self._filters(policy_id=policy_id)
         return self._list("repayments", tenant, render, equals, None, limit, starting_after)
 
     # --- transitions ------------------------------------------------------------------------------
@@ -256,13 +256,5 @@ class Servicing(Policies):
         limit: int = 20,
         starting_after: str | None = None,
     ) -> Json:
-        if status is not None and status not in CLAIM_STATUSES:
-            raise Invalid(
-                "invalid_request", f"status must be one of {', '.join(CLAIM_STATUSES)}", param="status"
-            )
-        equals: dict[str, str | None] = {}
-        if policy_id is not None:
-            equals["policy_id"] = policy_id
-        if status is not None:
-            equals["status"] = status
+        equals = self._filters({"status": CLAIM_STATUSES}, policy_id=policy_id, status=status)
         return self._list("claims", tenant, render, equals, None, limit, starting_after)
