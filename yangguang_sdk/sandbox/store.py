@@ -1,13 +1,22 @@
-"""Storage of the sandbox engine: one interface, kept in memory or in SQLite.
+"""Storage of the sandbox engine: one interface, kept in memory, in SQLite or in PostgreSQL.
 
 Objects are JSON documents in named tables, keyed by (tenant, key), listed in insertion order.
-Beside them the store keeps a few metadata values (the clock, id counters) and the queue of timers
-(scheduled transitions). ``transaction()`` nests: the outermost level is a transaction (SQLite
-``BEGIN IMMEDIATE … COMMIT``), inner levels are savepoints; an exception rolls back its own level
-and propagates. The memory store gives the same guarantees with an undo log, so an error in the
-middle of an operation leaves nothing half-written in either store.
+Beside them the store keeps a few metadata values (the base clock, id counters), each tenant's
+clock (its skew from the base clock, in microseconds) and the queue of timers (scheduled
+transitions). ``transaction(tenant)`` nests: the outermost level is a transaction (SQLite
+``BEGIN IMMEDIATE … COMMIT``; PostgreSQL also takes the tenant's transaction-scoped advisory lock,
+so one tenant's operations are serialised across processes), inner levels are savepoints; an
+exception rolls back its own level and propagates. The memory store gives the same guarantees with
+an undo log, so an error in the middle of an operation leaves nothing half-written in any store.
 
-Neither store is thread-safe on its own: the engine calls it under its lock.
+Timers come in two kinds. A timer with ``lane`` None is a transition the engine runs under its
+lock. A timer with a lane (a webhook endpoint's id) is *deferred* work made outside the lock (a
+delivery attempt): a worker claims it with ``claim_timers`` (a lease: the earliest timer of each
+lane whose lease is free; a lane waits while its earliest timer is leased), does the work, and then
+deletes it in a transaction of its own. A lease that expires (its worker died) lets another worker
+claim the timer again.
+
+No store is thread-safe on its own: the engine calls it under its lock.
 """
 
 from __future__ import annotations
@@ -18,36 +27,52 @@ import json
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MemoryStore", "SQLiteStore", "Store", "Timer"]
+__all__ = ["MemoryStore", "SQLiteStore", "Store", "Timer", "open_store"]
 
 Scalar = str | int | bool | None
 
 
 @dataclass(frozen=True)
 class Timer:
-    """A scheduled transition: fires at ``due`` (epoch microseconds); ties break by ``seq``."""
+    """A scheduled transition of ``tenant``: fires at ``due`` (epoch microseconds on the tenant's
+    clock); ties break by ``seq`` (assigned by the store, increasing). ``lane``: None for a
+    transition run under the engine's lock; the lane of deferred work otherwise."""
 
     seq: int
     due: int
     tenant: str
     ref: str | None
     data: dict[str, Any]
+    lane: str | None = None
 
 
 def _dumps(data: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def open_store(db: str | None) -> Store:
+    """The store for ``db``: None in memory, ``postgresql://…`` (or ``postgres://…``) PostgreSQL,
+    anything else a SQLite file path."""
+    if db is None:
+        return MemoryStore()
+    if db.startswith(("postgresql://", "postgres://")):
+        from .store_pg import PostgresStore
+
+        return PostgresStore(db)
+    return SQLiteStore(db)
+
+
 class Store(ABC):
     """What the engine needs from storage."""
 
     @abstractmethod
-    def transaction(self) -> Any:
-        """A context manager: a transaction at the outermost level, a savepoint inside one."""
+    def transaction(self, tenant: str | None = None) -> AbstractContextManager[None]:
+        """A transaction at the outermost level (holding ``tenant``'s lock where the store has
+        one), a savepoint inside one (``tenant`` is then ignored)."""
 
     @abstractmethod
     def get(self, table: str, tenant: str, key: str) -> dict[str, Any] | None:
@@ -81,11 +106,42 @@ class Store(ABC):
     def set_meta(self, key: str, value: str) -> None: ...
 
     @abstractmethod
-    def add_timer(self, timer: Timer) -> None: ...
+    def get_skew(self, tenant: str) -> int | None:
+        """The tenant's clock as microseconds ahead of the base clock, or None for a new tenant."""
 
     @abstractmethod
-    def next_timer(self, until: int) -> Timer | None:
-        """The earliest timer (by due, then seq) due at or before ``until``, left in place."""
+    def set_skew(self, tenant: str, skew: int) -> None: ...
+
+    @abstractmethod
+    def add_timer(
+        self, tenant: str, due: int, ref: str | None, data: Mapping[str, Any], *, lane: str | None = None
+    ) -> int:
+        """Queue a timer; returns its ``seq``."""
+
+    @abstractmethod
+    def next_timer(self, tenant: str, until: int, *, deferred: bool = False) -> Timer | None:
+        """The tenant's earliest timer (by due, then seq) due at or before ``until``, left in place:
+        among its transitions only, or among all its timers when ``deferred``."""
+
+    @abstractmethod
+    def claim_timers(
+        self,
+        *,
+        now: int,
+        lease_until: int,
+        limit: int,
+        tenant: str | None = None,
+        until: int | None = None,
+        base: int | None = None,
+    ) -> list[Timer]:
+        """Lease deferred timers that are due: the earliest timer of each lane, if its lease is free
+        (never leased, or leased until before ``now``), leased until ``lease_until``. Due means
+        ``due <= until`` for the one ``tenant`` given, else ``due <= base + the timer's tenant's
+        skew`` for every tenant. At most ``limit``, by due then seq."""
+
+    @abstractmethod
+    def due_tenants(self, base: int) -> list[str]:
+        """The tenants with a transition (not deferred work) due by their clock (``base + skew``)."""
 
     @abstractmethod
     def delete_timer(self, seq: int) -> None: ...
@@ -101,7 +157,8 @@ class Store(ABC):
     def close(self) -> None: ...
 
     def counter(self, name: str) -> int:
-        """Increment and return the persisted counter ``name`` (inside the current transaction)."""
+        """Increment and return the persisted counter ``name`` (inside the current transaction).
+        Names are per tenant (``ids:<tenant>``), so the tenant's lock guards them."""
         value = int(self.get_meta(name) or "0") + 1
         self.set_meta(name, str(value))
         return value
@@ -125,15 +182,22 @@ class MemoryStore(Store):
         self._rows: dict[tuple[str, str, str], _Row] = {}
         self._order: dict[tuple[str, str], list[tuple[int, str]]] = {}
         self._meta: dict[str, str] = {}
+        self._skews: dict[str, int] = {}
         self._timers: dict[int, Timer] = {}
-        self._heap: list[tuple[int, int]] = []
+        # heaps of (due, seq), stale entries dropped lazily: a tenant's transitions, a tenant's
+        # timers of every kind, and each (tenant, lane)'s deferred timers
+        self._internal: dict[str, list[tuple[int, int]]] = {}
+        self._every: dict[str, list[tuple[int, int]]] = {}
+        self._lanes: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        self._leases: dict[int, int] = {}
         self._seq = 0
+        self._timer_seq = 0
         self._undo: list[Callable[[], object]] = []
         self._depth = 0
         self._closed = False
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, tenant: str | None = None) -> Iterator[None]:
         self._check_open()
         mark = len(self._undo)
         self._depth += 1
@@ -241,32 +305,101 @@ class MemoryStore(Store):
         else:
             self._log(lambda: self._meta.__setitem__(key, old))
 
-    def add_timer(self, timer: Timer) -> None:
+    def get_skew(self, tenant: str) -> int | None:
         self._check_open()
-        self._timers[timer.seq] = timer
-        heapq.heappush(self._heap, (timer.due, timer.seq))
-        self._log(lambda: self._timers.pop(timer.seq, None))
+        return self._skews.get(tenant)
 
-    def next_timer(self, until: int) -> Timer | None:
+    def set_skew(self, tenant: str, skew: int) -> None:
         self._check_open()
-        while self._heap:
-            due, seq = self._heap[0]
+        old = self._skews.get(tenant)
+        self._skews[tenant] = skew
+        if old is None:
+            self._log(lambda: self._skews.pop(tenant, None))
+        else:
+            self._log(lambda: self._skews.__setitem__(tenant, old))
+
+    def add_timer(
+        self, tenant: str, due: int, ref: str | None, data: Mapping[str, Any], *, lane: str | None = None
+    ) -> int:
+        self._check_open()
+        self._timer_seq += 1
+        timer = Timer(self._timer_seq, due, tenant, ref, json.loads(_dumps(data)), lane)
+        self._index(timer)
+        self._log(lambda: self._timers.pop(timer.seq, None))
+        return timer.seq
+
+    def _index(self, timer: Timer) -> None:
+        self._timers[timer.seq] = timer
+        entry = (timer.due, timer.seq)
+        heapq.heappush(self._every.setdefault(timer.tenant, []), entry)
+        if timer.lane is None:
+            heapq.heappush(self._internal.setdefault(timer.tenant, []), entry)
+        else:
+            heapq.heappush(self._lanes.setdefault((timer.tenant, timer.lane), []), entry)
+
+    def _top(self, heap: list[tuple[int, int]]) -> Timer | None:
+        """The live timer at the top of ``heap`` (stale entries of deleted timers are dropped)."""
+        while heap:
+            due, seq = heap[0]
             timer = self._timers.get(seq)
-            if timer is None or timer.due != due:
-                heapq.heappop(self._heap)  # deleted: drop the stale heap entry
-                continue
-            return timer if due <= until else None
+            if timer is not None and timer.due == due:
+                return timer
+            heapq.heappop(heap)
         return None
+
+    def next_timer(self, tenant: str, until: int, *, deferred: bool = False) -> Timer | None:
+        self._check_open()
+        timer = self._top((self._every if deferred else self._internal).get(tenant, []))
+        return timer if timer is not None and timer.due <= until else None
+
+    def claim_timers(
+        self,
+        *,
+        now: int,
+        lease_until: int,
+        limit: int,
+        tenant: str | None = None,
+        until: int | None = None,
+        base: int | None = None,
+    ) -> list[Timer]:
+        self._check_open()
+        found: list[Timer] = []
+        for (lane_tenant, _), heap in list(self._lanes.items()):
+            if tenant is not None and lane_tenant != tenant:
+                continue
+            timer = self._top(heap)
+            if timer is None:
+                continue
+            if self._leases.get(timer.seq, now - 1) >= now:
+                continue  # leased: the lane waits
+            bound = until if until is not None else (base or 0) + self._skews.get(lane_tenant, 0)
+            if timer.due <= bound:
+                found.append(timer)
+        found.sort(key=lambda t: (t.due, t.seq))
+        for timer in found[:limit]:
+            self._leases[timer.seq] = lease_until
+        return found[:limit]
+
+    def due_tenants(self, base: int) -> list[str]:
+        self._check_open()
+        due = []
+        for tenant, heap in self._internal.items():
+            timer = self._top(heap)
+            if timer is not None and timer.due <= base + self._skews.get(tenant, 0):
+                due.append(tenant)
+        return due
 
     def delete_timer(self, seq: int) -> None:
         self._check_open()
         timer = self._timers.pop(seq, None)
         if timer is not None:
-            self._log(lambda: self._restore_timer(timer))
+            lease = self._leases.pop(seq, None)
+            self._log(lambda: self._restore_timer(timer, lease))
 
-    def _restore_timer(self, timer: Timer) -> None:
-        self._timers[timer.seq] = timer
-        heapq.heappush(self._heap, (timer.due, timer.seq))
+    def _restore_timer(self, timer: Timer, lease: int | None) -> None:
+        self._index(timer)
+        if lease is not None:
+            self._leases[timer.seq] = lease
 
     def delete_timers(self, tenant: str, ref: str) -> None:
         for timer in [t for t in self._timers.values() if t.tenant == tenant and t.ref == ref]:
@@ -289,12 +422,17 @@ CREATE TABLE IF NOT EXISTS objects (
 );
 CREATE INDEX IF NOT EXISTS objects_order ON objects (tbl, tenant, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS clocks (tenant TEXT PRIMARY KEY, skew INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS timers (
     seq INTEGER PRIMARY KEY, due INTEGER NOT NULL, tenant TEXT NOT NULL, ref TEXT, data TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS timers_due ON timers (due, seq);
 CREATE INDEX IF NOT EXISTS timers_ref ON timers (tenant, ref);
 """
+_TIMER_COLUMNS = "seq, due, tenant, ref, data, lane"
+
+
+def _timer(row: tuple[Any, ...]) -> Timer:
+    return Timer(int(row[0]), int(row[1]), str(row[2]), row[3], dict(json.loads(row[4])), row[5])
 
 
 class SQLiteStore(Store):
@@ -306,12 +444,21 @@ class SQLiteStore(Store):
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(_SCHEMA)
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(timers)")}
+        if "lane" not in columns:  # a file from before deferred timers
+            self._conn.execute("ALTER TABLE timers ADD COLUMN lane TEXT")
+            self._conn.execute("ALTER TABLE timers ADD COLUMN leased_until INTEGER")
+        self._conn.executescript(
+            "DROP INDEX IF EXISTS timers_due;"
+            "CREATE INDEX IF NOT EXISTS timers_tenant_due ON timers (tenant, due, seq);"
+            "CREATE INDEX IF NOT EXISTS timers_lane ON timers (tenant, lane, due, seq) WHERE lane IS NOT NULL;"
+        )
         row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM objects").fetchone()
         self._seq = int(row[0])
         self._depth = 0
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, tenant: str | None = None) -> Iterator[None]:
         depth = self._depth
         if depth == 0:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -398,20 +545,75 @@ class SQLiteStore(Store):
             (key, value),
         )
 
-    def add_timer(self, timer: Timer) -> None:
+    def get_skew(self, tenant: str) -> int | None:
+        row = self._conn.execute("SELECT skew FROM clocks WHERE tenant = ?", (tenant,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_skew(self, tenant: str, skew: int) -> None:
         self._conn.execute(
-            "INSERT INTO timers (seq, due, tenant, ref, data) VALUES (?, ?, ?, ?, ?)",
-            (timer.seq, timer.due, timer.tenant, timer.ref, _dumps(timer.data)),
+            "INSERT INTO clocks (tenant, skew) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET skew = excluded.skew",
+            (tenant, skew),
         )
 
-    def next_timer(self, until: int) -> Timer | None:
+    def add_timer(
+        self, tenant: str, due: int, ref: str | None, data: Mapping[str, Any], *, lane: str | None = None
+    ) -> int:
+        cursor = self._conn.execute(
+            "INSERT INTO timers (due, tenant, ref, data, lane) VALUES (?, ?, ?, ?, ?)",
+            (due, tenant, ref, _dumps(data), lane),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def next_timer(self, tenant: str, until: int, *, deferred: bool = False) -> Timer | None:
+        kinds = "" if deferred else "AND lane IS NULL "
         row = self._conn.execute(
-            "SELECT seq, due, tenant, ref, data FROM timers WHERE due <= ? ORDER BY due, seq LIMIT 1",
-            (until,),
+            f"SELECT {_TIMER_COLUMNS} FROM timers WHERE tenant = ? AND due <= ? {kinds}ORDER BY due, seq LIMIT 1",
+            (tenant, until),
         ).fetchone()
-        if row is None:
-            return None
-        return Timer(int(row[0]), int(row[1]), str(row[2]), row[3], dict(json.loads(row[4])))
+        return None if row is None else _timer(row)
+
+    def claim_timers(
+        self,
+        *,
+        now: int,
+        lease_until: int,
+        limit: int,
+        tenant: str | None = None,
+        until: int | None = None,
+        base: int | None = None,
+    ) -> list[Timer]:
+        # the earliest timer of each lane, if its lease is free (a leased head holds its lane)
+        sql = [f"SELECT {_TIMER_COLUMNS} FROM timers t WHERE lane IS NOT NULL"]
+        args: list[Any] = []
+        if tenant is not None:
+            sql.append("AND tenant = ?")
+            args.append(tenant)
+        if until is not None:
+            sql.append("AND due <= ?")
+            args.append(until)
+        else:
+            sql.append("AND due <= ? + COALESCE((SELECT skew FROM clocks c WHERE c.tenant = t.tenant), 0)")
+            args.append(base or 0)
+        sql.append(
+            "AND NOT EXISTS (SELECT 1 FROM timers e WHERE e.tenant = t.tenant AND e.lane = t.lane"
+            " AND (e.due < t.due OR (e.due = t.due AND e.seq < t.seq)))"
+            " AND (leased_until IS NULL OR leased_until < ?) ORDER BY due, seq LIMIT ?"
+        )
+        rows = self._conn.execute(" ".join(sql), [*args, now, limit]).fetchall()
+        timers = [_timer(r) for r in rows]
+        if timers:
+            self._conn.executemany(
+                "UPDATE timers SET leased_until = ? WHERE seq = ?", [(lease_until, t.seq) for t in timers]
+            )
+        return timers
+
+    def due_tenants(self, base: int) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT DISTINCT t.tenant FROM timers t WHERE t.lane IS NULL AND t.due <= ? + "
+            "COALESCE((SELECT skew FROM clocks c WHERE c.tenant = t.tenant), 0)",
+            (base,),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
 
     def delete_timer(self, seq: int) -> None:
         self._conn.execute("DELETE FROM timers WHERE seq = ?", (seq,))
