@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     import psycopg
 
 
-
 class Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     request_queue_size = 128
