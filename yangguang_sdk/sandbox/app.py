@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._constants import API_VERSION
@@ -36,6 +36,7 @@ from ..types import (
     WebhookEndpoint,
     WebhookEndpointCreateParams,
 )
+from ..types._base import Timestamp
 from ..types._validation import describe_validation_error
 from .delivery import DeliveryWorker
 from .engine import Engine
@@ -430,7 +431,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         tenant: Tenant,
         status: Literal["active", "cancelled", "completed", "claimed"] | None = None,
         merchant_order_id: Annotated[str | None, Query(max_length=64)] = None,
-        created_gte: AwareDatetime | None = None,
+        created_gte: Timestamp | None = None,
         limit: Limit = 20,
         starting_after: Cursor = None,
     ) -> JSONResponse:
@@ -526,7 +527,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     async def list_events(
         tenant: Tenant,
         type: Annotated[str | None, Query(max_length=64)] = None,
-        created_gte: AwareDatetime | None = None,
+        created_gte: Timestamp | None = None,
         limit: Limit = 20,
         starting_after: Cursor = None,
     ) -> JSONResponse:
