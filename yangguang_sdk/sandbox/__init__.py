@@ -62,6 +62,8 @@ class Sandbox:
     ``realtime``: the clock follows real time (served use); otherwise it moves only by ``advance``.
     ``webhook_transport``: the sync httpx transport webhook deliveries go through (default: real
     HTTP to each endpoint's URL); ``webhook_timeout``: seconds per delivery attempt.
+    ``allow_private_endpoints``: webhook endpoints may be on loopback or private addresses (the
+    default in-process, where receivers are local); False refuses them (``urls.py``).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class Sandbox:
         api_key: str = DEFAULT_API_KEY,
         webhook_transport: httpx.BaseTransport | None = None,
         webhook_timeout: float = 10.0,
+        allow_private_endpoints: bool = True,
     ) -> None:
         from .app import create_app
 
@@ -82,7 +85,12 @@ class Sandbox:
             )
         self.engine = Engine(db=db, now=now, realtime=realtime)
         self._realtime = realtime
-        self.delivery = DeliveryWorker(self.engine, transport=webhook_transport, timeout=webhook_timeout)
+        self.delivery = DeliveryWorker(
+            self.engine,
+            transport=webhook_transport,
+            timeout=webhook_timeout,
+            allow_private_endpoints=allow_private_endpoints,
+        )
         self.app: FastAPI = create_app(self.engine, self.delivery)
         self.api_key = api_key
         self._sync_transport: httpx.BaseTransport | None = None
@@ -198,6 +206,7 @@ def serve(
     port: int = 8765,
     db: str | os.PathLike[str] | None = None,
     clock: Literal["manual", "realtime"] = "manual",
+    allow_private_endpoints: bool = False,
 ) -> None:
     """Serve a sandbox over HTTP (uvicorn) until interrupted, then close it.
 
@@ -206,6 +215,9 @@ def serve(
     clock, and due transitions and webhook retries then run every quarter second without API calls.
     Prints one line with the base URL and the test key first. Webhooks are delivered over HTTP to
     each endpoint's URL. Needs uvicorn (the ``sandbox`` extra).
+    ``allow_private_endpoints``: served on a loopback address, webhook endpoints may be on private
+    addresses (the receivers are local); served beyond loopback they may not (a merchant must not
+    reach the sandbox's own network through it) unless this is True.
     """
     if clock not in ("manual", "realtime"):
         from ..errors import ParameterError
@@ -215,7 +227,12 @@ def serve(
 
     listener = listen(host, port)  # before anything is announced: a busy port fails here, cleanly
     try:
-        sb = Sandbox(db=None if db is None else os.fspath(db), realtime=clock == "realtime")
+        private = allow_private_endpoints or _is_loopback(listener)
+        sb = Sandbox(
+            db=None if db is None else os.fspath(db),
+            realtime=clock == "realtime",
+            allow_private_endpoints=private,
+        )
     except Exception as exc:
         listener.close()
         if db is not None and type(exc).__module__ == "sqlite3":
@@ -232,6 +249,13 @@ def serve(
     finally:
         listener.close()
         sb.close()
+
+
+def _is_loopback(listener: socket.socket) -> bool:
+    """Whether ``listener`` listens on a loopback address only."""
+    import ipaddress
+
+    return ipaddress.ip_address(str(listener.getsockname()[0]).split("%", 1)[0]).is_loopback
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -55,6 +55,7 @@ from ..webhooks import Webhook, generate_ed25519_keypair, generate_hmac_secret
 from .clock import format_ts, parse_ts
 from .engine import Engine, render
 from .errors import Invalid, NotFound, SandboxError, validated
+from .urls import check_url, guarded_transport
 
 __all__ = [
     "ATTEMPT_HOOK",
@@ -147,6 +148,8 @@ class DeliveryWorker:
     (real HTTP, environment proxies ignored). For a receiver in the same process pass e.g.
     ``httpx.WSGITransport(app=handler.wsgi_app)`` or ``SyncASGITransport(asgi_app)``: the engine
     calls hooks synchronously, so the transport must be a sync one. ``timeout``: seconds per attempt.
+    ``allow_private_endpoints``: False refuses endpoints on loopback, private, link-local, ... hosts,
+    at registration and at every connection (``urls.py``); an injected transport is used as given.
     """
 
     def __init__(
@@ -155,12 +158,16 @@ class DeliveryWorker:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        allow_private_endpoints: bool = True,
     ) -> None:
         self.engine = engine
         self.timeout = timeout
+        self.allow_private_endpoints = allow_private_endpoints
         self._in_process = transport is not None
         self._http = httpx.Client(
-            transport=transport,
+            transport=transport
+            if transport is not None
+            else guarded_transport(allow_private=allow_private_endpoints),
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,
@@ -184,7 +191,7 @@ class DeliveryWorker:
                 f"unknown event type {unknown[0]!r}; known types: {', '.join(EVENT_TYPES)}",
                 param="events",
             )
-        _check_url(p.url)
+        _check_url(p.url, allow_private=self.allow_private_endpoints)
         key, secret = _new_key(p.signing)
         with self.engine.atomic():
             endpoint_id = self.engine.new_id(tenant, "whe")
@@ -404,10 +411,5 @@ class DeliveryWorker:
             return _Outcome(error=f"the receiver raised {type(exc).__name__}")
 
 
-def _check_url(url: str) -> None:
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError, TypeError):
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise Invalid("invalid_url", "url must be an absolute http:// or https:// URL", param="url")
+def _check_url(url: str, *, allow_private: bool) -> None:
+    check_url(url, allow_private=allow_private)
