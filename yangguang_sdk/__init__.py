@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         ParameterTypeError,
         PermissionDeniedError,
         RateLimitError,
+        RequestTooLargeError,
         WebhookVerificationError,
         YangguangError,
     )
@@ -65,6 +66,7 @@ __all__ = [
     "PermissionDeniedError",
     "NotFoundError",
     "ConflictError",
+    "RequestTooLargeError",
     "InvalidRequestError",
     "IdempotencyError",
     "RateLimitError",

@@ -15,6 +15,7 @@
             ├── PermissionDeniedError       403  the key may not do this
             ├── NotFoundError               404  no such object for this key
             ├── ConflictError               409  the object's state forbids it (quote_expired, ...)
+            ├── RequestTooLargeError        413  the body is over the API's size limit
             ├── InvalidRequestError         422  a field failed validation (``param`` names it)
             │   └── IdempotencyError        422  idempotency_key_reused: same key, other body
             ├── RateLimitError              429  slow down; retried automatically
@@ -44,6 +45,7 @@ __all__ = [
     "PermissionDeniedError",
     "NotFoundError",
     "ConflictError",
+    "RequestTooLargeError",
     "InvalidRequestError",
     "IdempotencyError",
     "RateLimitError",
@@ -203,6 +205,10 @@ class ConflictError(APIStatusError):
     """409: the object's state forbids the request (``code`` says which rule)."""
 
 
+class RequestTooLargeError(APIStatusError):
+    """413: the request body is over the API's size limit (1 MiB; 16 MiB for quote batches)."""
+
+
 class InvalidRequestError(APIStatusError):
     """422: a field failed validation; ``param`` names it."""
 
@@ -226,6 +232,7 @@ _HINTS: dict[str, str] = {
     "idempotency_key_reused": "Use a new Idempotency-Key for a different request body.",
     "idempotency_request_in_progress": "The first request with this key is still running; retry shortly.",
     "policy_not_cancellable": "A policy with an overdue installment or a claim cannot be cancelled.",
+    "request_too_large": "Send less in one request: split a long list over several calls.",
     "unknown_route": "The API has no such route: check base_url, the API's root without /v1 "
     "(e.g. http://127.0.0.1:8765 for a served sandbox); the SDK adds /v1/... itself.",
 }
@@ -245,6 +252,7 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    413: RequestTooLargeError,
     422: InvalidRequestError,
     429: RateLimitError,
 }

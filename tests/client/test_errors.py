@@ -24,6 +24,7 @@ API_KEY_TAIL = API_KEY.removeprefix("yg_test_")
         (403, "forbidden", yg.PermissionDeniedError),
         (404, "resource_missing", yg.NotFoundError),
         (409, "quote_expired", yg.ConflictError),
+        (413, "request_too_large", yg.RequestTooLargeError),
         (422, "invalid_value", yg.InvalidRequestError),
         (422, "idempotency_key_reused", yg.IdempotencyError),
         (429, "rate_limited", yg.RateLimitError),

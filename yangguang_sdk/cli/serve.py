@@ -59,6 +59,14 @@ def sandbox_serve(
             help="manual: time moves only by test_clock.advance; realtime: it follows the wall clock."
         ),
     ] = ClockMode.manual,
+    allow_private_endpoints: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-endpoints",
+            help="Served beyond loopback (--host 0.0.0.0), still deliver webhooks to loopback and "
+            "private addresses (refused by default there; always allowed on a loopback host).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the sandbox insurer over HTTP and print its base URL and a test API key.
 
@@ -73,4 +81,10 @@ def sandbox_serve(
     from ..sandbox import DEFAULT_API_KEY, serve
 
     typer.echo(f"export {BASE_URL_ENV}=http://{host}:{port} {API_KEY_ENV}={DEFAULT_API_KEY}")
-    serve(host=host, port=port, db=db, clock="realtime" if clock is ClockMode.realtime else "manual")
+    serve(
+        host=host,
+        port=port,
+        db=db,
+        clock="realtime" if clock is ClockMode.realtime else "manual",
+        allow_private_endpoints=allow_private_endpoints,
+    )

@@ -18,6 +18,7 @@ from typing_extensions import ParamSpec
 from .._request import APIRequest, AsyncAPIClient, SyncAPIClient, TimeoutTypes, idempotency_key_problem
 from ..errors import ParameterError
 from ..pagination import AsyncPaginator, SyncPage
+from ..types._base import DATE_RANGE, in_date_range
 from ..types._validation import validation_problems
 
 __all__ = [
@@ -152,13 +153,16 @@ def path_id(value: object, param: str, prefix: str) -> str:
 
 
 def aware(value: dt.datetime | None, param: str) -> str | None:
-    """An aware datetime as ISO 8601 UTC for a query string; naive datetimes are refused."""
+    """An aware datetime as ISO 8601 UTC for a query string; naive datetimes, and times outside
+    the API's range (2000-01-01 to 2199-12-31), are refused."""
     if value is None:
         return None
     if not isinstance(value, dt.datetime):
         raise ParameterError("must be a datetime", param=param)
     if value.tzinfo is None or value.utcoffset() is None:
         raise ParameterError("must be timezone-aware (e.g. datetime.now(timezone.utc))", param=param)
+    if not in_date_range(value):
+        raise ParameterError(f"must be a time {DATE_RANGE} (UTC)", param=param)
     return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 

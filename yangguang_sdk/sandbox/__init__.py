@@ -67,6 +67,8 @@ class Sandbox:
     in seconds. ``background_deliveries``: attempts are made by an executor thread, so no API call
     waits for a receiver (what a served sandbox does); by default an API call makes the attempts of
     the events it emitted before it returns (deterministic in-process tests).
+    ``allow_private_endpoints``: webhook endpoints may be on loopback or private addresses (the
+    default in-process, where receivers are local); False refuses them (``urls.py``).
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class Sandbox:
         webhook_transport: httpx.BaseTransport | None = None,
         webhook_timeout: float = 10.0,
         background_deliveries: bool = False,
+        allow_private_endpoints: bool = True,
     ) -> None:
         from .app import create_app
 
@@ -93,6 +96,7 @@ class Sandbox:
             transport=webhook_transport,
             timeout=webhook_timeout,
             background=background_deliveries,
+            allow_private_endpoints=allow_private_endpoints,
         )
         self.app: FastAPI = create_app(self.engine, self.delivery)
         self.api_key = api_key
@@ -210,6 +214,7 @@ def serve(
     port: int = 8765,
     db: str | os.PathLike[str] | None = None,
     clock: Literal["manual", "realtime"] = "manual",
+    allow_private_endpoints: bool = False,
 ) -> None:
     """Serve a sandbox over HTTP (uvicorn) until interrupted, then close it.
 
@@ -220,6 +225,9 @@ def serve(
     without API calls. Webhook attempts are made in the background, never holding an API call.
     Prints one line with the base URL and the test key first. Webhooks are delivered over HTTP to
     each endpoint's URL. Needs uvicorn (the ``sandbox`` extra).
+    ``allow_private_endpoints``: served on a loopback address, webhook endpoints may be on private
+    addresses (the receivers are local); served beyond loopback they may not (a merchant must not
+    reach the sandbox's own network through it) unless this is True.
     """
     if clock not in ("manual", "realtime"):
         from ..errors import ParameterError
@@ -229,8 +237,12 @@ def serve(
 
     listener = listen(host, port)  # before anything is announced: a busy port fails here, cleanly
     try:
+        private = allow_private_endpoints or _is_loopback(listener)
         sb = Sandbox(
-            db=None if db is None else os.fspath(db), realtime=clock == "realtime", background_deliveries=True
+            db=None if db is None else os.fspath(db),
+            realtime=clock == "realtime",
+            allow_private_endpoints=private,
+            background_deliveries=True,
         )
     except Exception as exc:
         listener.close()
@@ -248,6 +260,13 @@ def serve(
     finally:
         listener.close()
         sb.close()
+
+
+def _is_loopback(listener: socket.socket) -> bool:
+    """Whether ``listener`` listens on a loopback address only."""
+    import ipaddress
+
+    return ipaddress.ip_address(str(listener.getsockname()[0]).split("%", 1)[0]).is_loopback
 
 
 def listen(host: str, port: int) -> socket.socket:

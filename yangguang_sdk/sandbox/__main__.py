@@ -15,6 +15,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--db", default=None, help="SQLite file to keep state in (default: memory)")
     parser.add_argument("--clock", choices=["manual", "realtime"], default="manual")
+    parser.add_argument(
+        "--allow-private-endpoints",
+        action="store_true",
+        help="served beyond loopback, still deliver webhooks to loopback and private addresses",
+    )
     parser.add_argument("--write-openapi", metavar="PATH", help="write the OpenAPI document and exit")
     args = parser.parse_args(argv)
 
@@ -28,7 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     try:
-        serve(host=args.host, port=args.port, db=args.db, clock=args.clock)
+        serve(
+            host=args.host,
+            port=args.port,
+            db=args.db,
+            clock=args.clock,
+            allow_private_endpoints=args.allow_private_endpoints,
+        )
     except OSError as exc:
         print(f"error: {exc.strerror or exc}", file=sys.stderr)
         return 1

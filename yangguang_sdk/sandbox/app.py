@@ -11,13 +11,13 @@ import datetime as dt
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._constants import API_VERSION
@@ -36,19 +36,32 @@ from ..types import (
     WebhookEndpoint,
     WebhookEndpointCreateParams,
 )
+from ..types._base import Timestamp
 from ..types._validation import describe_validation_error
 from .delivery import DeliveryWorker
 from .engine import Engine
 from .errors import ErrorKind, SandboxError
 from .idempotency import Idempotency, request_fingerprint
 
-__all__ = ["create_app", "error_answer", "error_status", "SANDBOX_BASE_URL", "STATUS_BY_KIND"]
+__all__ = [
+    "BODY_LIMITS",
+    "MAX_BODY_BYTES",
+    "SANDBOX_BASE_URL",
+    "STATUS_BY_KIND",
+    "create_app",
+    "error_answer",
+    "error_status",
+]
 
 SANDBOX_BASE_URL = "http://sandbox.yangguang.invalid"
 """The base URL in-process clients use; it never resolves, nothing goes on the network."""
 
 STATUS_BY_KIND: dict[ErrorKind, int] = {"not_found": 404, "conflict": 409, "invalid": 422}
 """The HTTP status of each kind of engine error."""
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body the API reads (1 MiB); a larger one is answered 413."""
+BODY_LIMITS: Mapping[tuple[str, str], int] = {("POST", "/v1/quote_batches"): 16 * 1024 * 1024}
+"""(method, path) → the largest body that route reads, where it is not ``MAX_BODY_BYTES``."""
 _TYPE_BY_STATUS = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -56,6 +69,7 @@ _TYPE_BY_STATUS = {
     404: "not_found_error",
     405: "invalid_request_error",
     409: "conflict_error",
+    413: "invalid_request_error",
     422: "invalid_request_error",
     429: "rate_limit_error",
 }
@@ -232,6 +246,90 @@ class _RequestIds:
         await self.app(scope, receive, send_with_ids)
 
 
+def _mebibytes(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+
+
+class _BodyLimit:
+    """Pure ASGI middleware: a request body over its route's limit is answered 413
+    ``request_too_large`` and never read further.
+
+    A ``Content-Length`` over the limit is refused before a byte of the body is read. A body
+    without one (chunked) is read here, counting, and refused as soon as the count passes the limit;
+    one within it is handed on to the app as read. So the sandbox never holds more than the limit
+    of any request body, whatever the client sends.
+    """
+
+    def __init__(
+        self, app: Any, default: int = MAX_BODY_BYTES, limits: Mapping[tuple[str, str], int] = BODY_LIMITS
+    ) -> None:
+        self.app = app
+        self.default = default
+        self.limits = limits
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits.get((scope["method"], scope["path"]), self.default)
+        length = _content_length(scope)
+        if length is not None:
+            if length > limit:
+                await self._refuse(scope, send, limit)
+            else:  # the server reads no more than Content-Length: nothing to count
+                await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                replay: list[dict[str, Any]] = [message]
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._refuse(scope, send, limit)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+                break
+
+        async def receive_read() -> Any:
+            return replay.pop(0) if replay else await receive()
+
+        await self.app(scope, receive_read, send)
+
+    @staticmethod
+    async def _refuse(scope: dict[str, Any], send: Any, limit: int) -> None:
+        request_id = scope.get("state", {}).get("request_id") or "req_" + secrets.token_hex(12)
+        message = (
+            f"The request body is larger than this route's limit of {_mebibytes(limit)} "
+            f"({limit} bytes): send less per request."
+        )
+        body = {"error": {**_error_object(413, "request_too_large", message, None), "request_id": request_id}}
+        payload = json.dumps(body).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+            (b"connection", b"close"),  # the rest of the body is never read: the connection is done
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _content_length(scope: dict[str, Any]) -> int | None:
+    """The request's Content-Length, or None when it has none (or none that is a number)."""
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
 def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAPI:
     """The HTTP app serving ``engine``; ``delivery`` serves the webhook endpoints (by default a
     ``DeliveryWorker`` over real HTTP is attached to the engine)."""
@@ -245,7 +343,8 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         redoc_url=None,
     )
 
-    app.add_middleware(_RequestIds)
+    app.add_middleware(_BodyLimit)
+    app.add_middleware(_RequestIds)  # outermost: a 413 carries the request id too
 
     @app.exception_handler(SandboxError)
     async def sandbox_error(request: Request, exc: SandboxError) -> JSONResponse:
@@ -337,7 +436,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         tenant: Tenant,
         status: Literal["active", "cancelled", "completed", "claimed"] | None = None,
         merchant_order_id: Annotated[str | None, Query(max_length=64)] = None,
-        created_gte: AwareDatetime | None = None,
+        created_gte: Timestamp | None = None,
         limit: Limit = 20,
         starting_after: Cursor = None,
     ) -> JSONResponse:
@@ -433,7 +532,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     def list_events(
         tenant: Tenant,
         type: Annotated[str | None, Query(max_length=64)] = None,
-        created_gte: AwareDatetime | None = None,
+        created_gte: Timestamp | None = None,
         limit: Limit = 20,
         starting_after: Cursor = None,
     ) -> JSONResponse:

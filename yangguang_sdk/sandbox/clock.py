@@ -18,6 +18,8 @@ import datetime as dt
 import time
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
     "UTC",
     "business_date",
     "format_ts",
@@ -30,12 +32,20 @@ __all__ = [
 
 UTC = dt.timezone.utc
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=UTC)
+"""The earliest instant the API takes (requests with an earlier date or time are refused, 422)."""
+LATEST = dt.datetime(2199, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+"""The latest instant the API takes, and the furthest any sandbox clock may move."""
 
 
 def format_ts(value: dt.datetime) -> str:
-    """ISO 8601 in UTC ending in ``Z``; microseconds only when there are some."""
+    """ISO 8601 in UTC ending in ``Z``; microseconds only when there are some. The year always has
+    four digits (``strftime("%Y")`` writes year 999 as ``999``, which no ISO parser reads)."""
     value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    text = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
     if value.microsecond:
         text += f".{value.microsecond:06d}"
     return text + "Z"

@@ -70,6 +70,7 @@ from .clock import UTC, format_ts, parse_ts
 from .engine import Engine, render
 from .errors import Invalid, NotFound, SandboxError, validated
 from .store import Timer
+from .urls import check_url, guarded_transport
 
 __all__ = [
     "ATTEMPT_HOOK",
@@ -181,6 +182,8 @@ class DeliveryWorker:
     ``httpx.WSGITransport(app=handler.wsgi_app)`` or ``SyncASGITransport(asgi_app)`` (a sync
     transport). ``timeout``: the total deadline of one attempt, in seconds. ``background``: make
     attempts on an executor thread instead of in the calling thread after each API call.
+    ``allow_private_endpoints``: False refuses endpoints on loopback, private, link-local, ... hosts,
+    at registration and at every connection (``urls.py``); an injected transport is used as given.
     """
 
     def __init__(
@@ -190,12 +193,16 @@ class DeliveryWorker:
         transport: httpx.BaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         background: bool = False,
+        allow_private_endpoints: bool = True,
     ) -> None:
         self.engine = engine
         self.timeout = timeout
+        self.allow_private_endpoints = allow_private_endpoints
         self._in_process = transport is not None
         self._http = httpx.Client(
-            transport=transport or _deadline_transport(),
+            transport=transport
+            if transport is not None
+            else guarded_transport(allow_private=allow_private_endpoints, wrap=_DeadlineBackend),
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,
@@ -244,7 +251,7 @@ class DeliveryWorker:
                 f"unknown event type {unknown[0]!r}; known types: {', '.join(EVENT_TYPES)}",
                 param="events",
             )
-        _check_url(p.url)
+        _check_url(p.url, allow_private=self.allow_private_endpoints)
         key, secret = _new_key(p.signing)
         with self.engine.atomic(tenant):
             endpoint_id = self.engine.new_id(tenant, "whe")
@@ -534,13 +541,8 @@ class DeliveryWorker:
             _DEADLINE.reset(token)
 
 
-def _check_url(url: str) -> None:
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError, TypeError):
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise Invalid("invalid_url", "url must be an absolute http:// or https:// URL", param="url")
+def _check_url(url: str, *, allow_private: bool) -> None:
+    check_url(url, allow_private=allow_private)
 
 
 # --- the total deadline of an attempt ------------------------------------------------------------
@@ -609,14 +611,3 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
-
-
-def _deadline_transport(inner: httpcore.NetworkBackend | None = None) -> httpx.HTTPTransport:
-    """Real HTTP whose every attempt is bounded by its total deadline."""
-    transport = httpx.HTTPTransport(trust_env=False)
-    # httpx takes no network backend; its pool is rebuilt with ours (same TLS settings)
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        network_backend=_DeadlineBackend(inner or httpcore.SyncBackend()),
-    )
-    return transport

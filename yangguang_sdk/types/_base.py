@@ -6,13 +6,24 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, PrivateAttr
 from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
     from ._response_info import ResponseInfo
 
-__all__ = ["APIObject", "NestedObject", "RequestModel", "CalendarDate", "error_param"]
+__all__ = [
+    "APIObject",
+    "NestedObject",
+    "RequestModel",
+    "CalendarDate",
+    "Timestamp",
+    "EARLIEST_DATE",
+    "LATEST_DATE",
+    "DATE_RANGE",
+    "in_date_range",
+    "error_param",
+]
 
 _UNION_TAGS = frozenset({"individual", "enterprise"})
 
@@ -22,6 +33,34 @@ def error_param(loc: tuple[int | str, ...] | list[int | str]) -> str | None:
     ``borrower.individual.id_number`` (union tags and pydantic's function markers are dropped)."""
     parts = [str(p) for p in loc if str(p) not in _UNION_TAGS and "[" not in str(p)]
     return ".".join(parts) or None
+
+
+EARLIEST_DATE = dt.date(2000, 1, 1)
+"""The first day the API takes in a date or a time (any earlier one is refused, 422)."""
+LATEST_DATE = dt.date(2199, 12, 31)
+"""The last day the API takes in a date or a time (UTC); no clock moves past it either."""
+DATE_RANGE = f"from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}"
+
+
+def in_date_range(value: dt.date | dt.datetime) -> bool:
+    """Whether a date, or the UTC day of an aware datetime, is within the API's range."""
+    if not EARLIEST_DATE.year - 1 <= value.year <= LATEST_DATE.year + 1:
+        return False  # far out (also: no UTC conversion of year 1 or 9999, which could overflow)
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.timezone.utc).date()
+    return EARLIEST_DATE <= value <= LATEST_DATE
+
+
+def _date_in_range(value: dt.date) -> dt.date:
+    if not in_date_range(value):
+        raise PydanticCustomError("date_out_of_range", f"must be a date {DATE_RANGE}")
+    return value
+
+
+def _instant_in_range(value: dt.datetime) -> dt.datetime:
+    if not in_date_range(value):
+        raise PydanticCustomError("datetime_out_of_range", f"must be a time {DATE_RANGE} (UTC)")
+    return value
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -41,9 +80,11 @@ def _calendar_date(value: object) -> object:
     raise PydanticCustomError("date_type", "must be a date: a datetime.date or a 'YYYY-MM-DD' string")
 
 
-CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
-"""A request's date field: a ``datetime.date`` or ``"YYYY-MM-DD"``; datetimes, timestamps and
-date-time strings are refused rather than cut to a day."""
+CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date), AfterValidator(_date_in_range)]
+"""A request's date field: a ``datetime.date`` or ``"YYYY-MM-DD"`` from 2000-01-01 to 2199-12-31;
+datetimes, timestamps and date-time strings are refused rather than cut to a day."""
+Timestamp = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
+"""A request's instant: a timezone-aware datetime whose UTC day is from 2000-01-01 to 2199-12-31."""
 
 
 class NestedObject(BaseModel):

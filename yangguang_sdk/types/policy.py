@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from ._base import APIObject, CalendarDate, RequestModel
+from ._base import APIObject, CalendarDate, RequestModel, Timestamp
 from .money import Money
 from .quote import Installment
 
@@ -80,5 +80,5 @@ class RepaymentCreateParams(RequestModel):
     policy_id: Annotated[str, Field(min_length=1, max_length=64)]
     installment: Annotated[int, Field(strict=True, ge=1, le=120)]
     amount: Money
-    paid_at: AwareDatetime
+    paid_at: Timestamp
     """When the borrower paid; naive times are refused wherever this model is validated."""

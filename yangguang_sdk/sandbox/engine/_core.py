@@ -54,7 +54,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from ..._logs import get_logger
 from ...types.event import EVENT_TYPES
 from .. import clock as clock_module
-from ..clock import UTC, business_date, format_ts, from_micros, to_micros
+from ..clock import LATEST, UTC, business_date, format_ts, from_micros, to_micros
 from ..errors import Invalid, NotFound
 from ..ids import make_id
 from ..store import Store, Timer, open_store
@@ -89,8 +89,6 @@ ADVANCE_WAIT = 30.0
 then stays due and the delivery executor does it right after, in the same order."""
 LEASE = 60.0
 """Seconds a claim on deferred work lasts; a worker that died mid-work frees it after this."""
-LATEST = dt.datetime(2199, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-"""No clock moves past this (DESIGN §7.2)."""
 
 _C = TypeVar("_C", bound="Core")
 _P = ParamSpec("_P")
