@@ -75,7 +75,7 @@ def test_repayment_validation(engine: Engine) -> None:
     cases: list[tuple[dict[str, Any], str, str]] = [
         ({"amount": {"amount": amount["amount"] + 1, "currency": "CNY"}}, "amount_mismatch", "amount"),
         ({"installment": 13}, "installment_not_found", "installment"),
-        ({"paid_at": "2027-01-10T09:00:00"}, "invalid_request", "paid_at"),
+        ({"paid_at": "2027-01-10T09:00:00"}, "invalid_parameter", "paid_at"),
     ]
     for change, code, param in cases:
         with pytest.raises(Invalid) as err:

@@ -247,7 +247,7 @@ class DeliveryWorker:
         unknown = [e for e in p.events if e not in EVENT_TYPES]
         if unknown:
             raise Invalid(
-                "invalid_request",
+                "invalid_parameter",
                 f"unknown event type {unknown[0]!r}; known types: {', '.join(EVENT_TYPES)}",
                 param="events",
             )

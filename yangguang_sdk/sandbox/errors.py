@@ -71,4 +71,4 @@ def validated(model: type[_M], params: _M | Mapping[str, Any]) -> _M:
         return model.model_validate(params)
     except pydantic.ValidationError as exc:
         problem = describe_validation_error(exc)
-        raise Invalid("invalid_request", str(problem), param=problem.param) from None
+        raise Invalid("invalid_parameter", str(problem), param=problem.param) from None

@@ -306,7 +306,7 @@ class Core:
         for name, values in (allowed or {}).items():
             value = given.get(name)
             if value is not None and value not in values:
-                raise Invalid("invalid_request", f"{name} must be one of {', '.join(values)}", param=name)
+                raise Invalid("invalid_parameter", f"{name} must be one of {', '.join(values)}", param=name)
         return {name: value for name, value in given.items() if value is not None}
 
     def _list(
@@ -320,9 +320,9 @@ class Core:
         starting_after: str | None,
     ) -> Json:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise Invalid("invalid_request", f"limit must be an integer from 1 to {MAX_LIMIT}", param="limit")
+            raise Invalid("invalid_parameter", f"limit must be an integer from 1 to {MAX_LIMIT}", param="limit")
         if created_gte is not None and created_gte.tzinfo is None:
-            raise Invalid("invalid_request", "created_gte must be timezone-aware", param="created_gte")
+            raise Invalid("invalid_parameter", "created_gte must be timezone-aware", param="created_gte")
         try:
             rows = self._store.scan(
                 table,
@@ -539,7 +539,7 @@ class Core:
     ) -> Json:
         """Events in the order they happened."""
         if type is not None and type not in EVENT_TYPES:
-            raise Invalid("invalid_request", f"unknown event type {type!r}", param="type")
+            raise Invalid("invalid_parameter", f"unknown event type {type!r}", param="type")
         equals = {} if type is None else {"type": type}
         return self._list("events", tenant, dict, equals, created_gte, limit, starting_after)
 
@@ -548,7 +548,7 @@ class Core:
         """Emit an event of one of ``EVENT_TYPES`` (e.g. ``webhook_endpoint.disabled``) now;
         ``extra`` adds top-level fields to the event envelope."""
         if type not in EVENT_TYPES:
-            raise Invalid("invalid_request", f"unknown event type {type!r}", param="type")
+            raise Invalid("invalid_parameter", f"unknown event type {type!r}", param="type")
         with self._txn():
             return self._emit(tenant, type, data, **(extra or {}))
 

@@ -154,7 +154,7 @@ class Policies(Quotes, Ledger):
         """Cancel: full refund within the cooling-off period, else the unearned premium (DESIGN §4)."""
         record = self._load_policy(tenant, policy_id)
         if not isinstance(reason, str) or not 1 <= len(reason) <= 200:
-            raise Invalid("invalid_request", "reason must be 1–200 characters", param="reason")
+            raise Invalid("invalid_parameter", "reason must be 1–200 characters", param="reason")
         self._check_cancellable(record, "cancel")
         today = self._today()
         if today <= record.cooling_off_until:
@@ -182,7 +182,7 @@ class Policies(Quotes, Ledger):
         if settled_on is None:
             settled_on = today
         elif not isinstance(settled_on, dt.date) or isinstance(settled_on, dt.datetime):
-            raise Invalid("invalid_request", "settled_on must be a date (YYYY-MM-DD)", param="settled_on")
+            raise Invalid("invalid_parameter", "settled_on must be a date (YYYY-MM-DD)", param="settled_on")
         elif not bind_date <= settled_on <= today:
             raise Invalid(
                 "invalid_settlement_date",

@@ -73,7 +73,7 @@ class Quotes(Core):
             )
         if loan.principal.amount > MAX_PRINCIPAL_FEN:
             raise Invalid(
-                "invalid_request",
+                "invalid_parameter",
                 "principal is beyond any product's limits (at most CNY 1,000,000,000,000.00)",
                 param="loan.principal",
             )

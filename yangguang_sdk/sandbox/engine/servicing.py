@@ -75,7 +75,7 @@ class Servicing(Policies):
         try:
             paid_at = p.paid_at.astimezone(UTC)
         except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC time
-            raise Invalid("invalid_request", "paid_at is out of range", param="paid_at") from None
+            raise Invalid("invalid_parameter", "paid_at is out of range", param="paid_at") from None
         with self._txn():
             repayment = RepaymentRecord(
                 id=self._new_id(tenant, "rep"),
