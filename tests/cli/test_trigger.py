@@ -47,7 +47,7 @@ def test_trigger_produces_the_event_and_prints_its_id(
     with Client(api_key=api_key, base_url=served) as client:
         assert client.events.retrieve(event_id.group()).type == event_type
     moves_clock = event_type == "quote.decided" or TRIGGERS[event_type].days_after_due is not None
-    assert ("moves the sandbox clock" in result.stdout) is moves_clock
+    assert ("moves this key's clock" in result.stdout) is moves_clock
 
 
 def test_an_unknown_event_type_is_a_usage_error(runner: CliRunner) -> None:

@@ -320,7 +320,9 @@ class Core:
         starting_after: str | None,
     ) -> Json:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise Invalid("invalid_parameter", f"limit must be an integer from 1 to {MAX_LIMIT}", param="limit")
+            raise Invalid(
+                "invalid_parameter", f"limit must be an integer from 1 to {MAX_LIMIT}", param="limit"
+            )
         if created_gte is not None and created_gte.tzinfo is None:
             raise Invalid("invalid_parameter", "created_gte must be timezone-aware", param="created_gte")
         try:
