@@ -94,7 +94,7 @@ def borrower(
     product: str = "consumer_installment", rng: Seed = 0, *, credit_score: int | None = 720
 ) -> dict[str, Any]:
     """A ``borrower`` for ``client.quotes.create`` of the kind ``product`` insures (its
-    ``borrower_type`` in the product table): a person with a name, phone and resident ID number,
+    first ``borrower_types`` in the product table): a person with a name, phone and resident ID number,
     or a company with a name and credit code.
 
     ``credit_score`` is 720 by default, which the sandbox approves; None leaves it out, which makes
@@ -107,7 +107,7 @@ def borrower(
         raise ParameterError(f"unknown product; one of {', '.join(PRODUCTS)}", param="product")
     rng = _random(rng)
     made: dict[str, Any]
-    if PRODUCTS[product].borrower_type == "enterprise":
+    if PRODUCTS[product].borrower_types[0] == "enterprise":
         name = f"{rng.choice(_COMPANY)}{rng.choice(_TRADE)}有限公司"
         made = {"type": "enterprise", "name": name, "uscc": social_credit_code(rng)}
     else:

@@ -154,7 +154,7 @@ def quote_request(row: dict[str | None, Any], default_product: str) -> dict[str,
         raise RowError("merchant_order_id", "is required")
     product = _cell(row, "product") or default_product
     kind = _cell(row, "borrower_type") or (
-        PRODUCTS[product].borrower_type if product in PRODUCTS else "individual"
+        PRODUCTS[product].borrower_types[0] if product in PRODUCTS else "individual"
     )
     name = _cell(row, "name")
     if not name:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing_extensions import Unpack
 
 from .._request import APIRequest
+from ..errors import ParameterError
+from ..types.product_rules import quote_rule_violation
 from ..types.quote import ProductName, Quote, QuoteCreateParams
 from ..types.quote_params import BorrowerParam, LoanParam
 from ._resource import (
@@ -40,12 +42,16 @@ def create(
     ``{"type": "enterprise", "name", "uscc", "credit_score"}`` (``types.BorrowerParam``);
     ``loan`` is ``{"principal": Money, "term_months", "annual_rate": "0.12", "first_due_date":
     "2026-12-25"}`` (``types.LoanParam``). Any mapping is taken too, for dicts built step by step.
-    Identity numbers, money and dates are checked here, before anything is sent.
+    Identity numbers, money and dates are checked here, before anything is sent, and so are the
+    product's rules (``types.products``): the borrower type, the repayment method offered.
     """
     body = validate_params(
         QuoteCreateParams,
         {"product": product, "merchant_order_id": merchant_order_id, "borrower": borrower, "loan": loan},
     )
+    violation = quote_rule_violation(body)
+    if violation is not None:
+        raise ParameterError(violation.message, param=violation.param, code=violation.code)
     return APIRequest("POST", "/v1/quotes", Quote, body=body, **options(opts))
 
 

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field
 
 from ._base import APIObject, CalendarDate, RequestModel
 from .money import Money
+from .products import RepaymentMethod
 from .quote import Installment
 
 __all__ = [
@@ -37,6 +38,7 @@ class Policy(APIObject):
     sum_insured: Money
     bound_at: dt.datetime
     cooling_off_until: dt.date
+    repayment_method: RepaymentMethod = "equal_installment"
     refund: Money | None = None
     cancelled_at: dt.datetime | None = None
     cancel_reason: str | None = None

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from ._base import APIObject, CalendarDate, NestedObject, RequestModel
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode
 from .money import Money
+from .products import RepaymentMethod
 
 __all__ = [
     "Installment",
@@ -93,6 +94,7 @@ class Quote(APIObject):
     created_at: dt.datetime
     decided_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None
+    repayment_method: RepaymentMethod = "equal_installment"
     schedule: list[Installment] = Field(default_factory=list)
     policy_id: str | None = None
 
@@ -120,12 +122,20 @@ Borrower = Annotated[IndividualBorrower | EnterpriseBorrower, Field(discriminato
 
 
 class LoanTerms(RequestModel):
-    """The loan being insured: principal, term, nominal annual rate and first due date."""
+    """The loan being insured: principal, term, nominal annual rate, first due date and how it is
+    repaid (``equal_installment`` 等额本息 unless said)."""
 
     principal: Money
     term_months: Annotated[int, Field(strict=True, ge=1, le=120)]
     annual_rate: Annotated[Decimal, Field(ge=0, le=1, max_digits=12)]
     first_due_date: CalendarDate
+    repayment_method: RepaymentMethod | None = None
+    """None (not sent) means ``equal_installment``; ``method`` says which applies."""
+
+    @property
+    def method(self) -> RepaymentMethod:
+        """The repayment method that applies: the one given, else ``equal_installment``."""
+        return self.repayment_method or "equal_installment"
 
     @field_validator("annual_rate", mode="before")
     @classmethod

@@ -10,10 +10,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal, TypeAlias
 
-from typing_extensions import Required, TypedDict
+from typing_extensions import NotRequired, Required, TypedDict
 
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode
 from .money import Money
+from .products import RepaymentMethod
 
 __all__ = ["MoneyParam", "IndividualBorrowerParam", "EnterpriseBorrowerParam", "BorrowerParam", "LoanParam"]
 
@@ -63,3 +64,6 @@ class LoanParam(TypedDict):
     """The nominal annual rate as a string or Decimal (``"0.12"``); floats are refused."""
     first_due_date: str | dt.date
     """``"2026-12-25"`` or a date; later installments fall due monthly after it."""
+    repayment_method: NotRequired[RepaymentMethod]
+    """``"equal_installment"`` (等额本息, the default), ``"equal_principal"`` (等额本金) or
+    ``"interest_first"`` (先息后本), as the product offers."""

@@ -68,6 +68,7 @@ class Policies(Quotes, Ledger):
                 cooling_off_until=self._today() + dt.timedelta(days=product.cooling_off_days),
                 installments=[dataclasses.replace(line) for line in quote.schedule],
                 expected_losses=list(quote.expected_losses),
+                repayment_method=quote.loan.repayment_method,
             )
             self._put_policy(tenant, record)
             quote.policy_id = record.id

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
+from ...types.product_rules import quote_rule_violation
 from ...types.quote import QuoteCreateParams
 from .. import pricing
 from ..clock import to_micros
@@ -45,13 +46,9 @@ class Quotes(Core):
         p = validated(QuoteCreateParams, params)
         product = PRODUCTS[p.product]
         borrower = p.borrower
-        if borrower.type != product.borrower_type:
-            raise Invalid(
-                "borrower_type_mismatch",
-                f"{product.name} insures {product.borrower_type} borrowers; "
-                f"borrower.type must be {product.borrower_type!r}",
-                param="borrower.type",
-            )
+        violation = quote_rule_violation(p)
+        if violation is not None:
+            raise Invalid(violation.code, violation.message, param=violation.param)
         score = borrower.credit_score
         loan = p.loan
         if loan.principal.currency != "CNY":
@@ -79,12 +76,14 @@ class Quotes(Core):
             )
         principal_fen = loan.principal.amount
         principal = pricing.fen_to_yuan(principal_fen)
-        rate, term = loan.annual_rate, loan.term_months
+        rate, term, method = loan.annual_rate, loan.term_months, loan.method
 
         decision: Decision = "approved"
         reason = None
         if not product.within_limits(principal, term):
-            priced = pricing.price_loan(product, principal_fen, rate, term, loan.first_due_date, None)
+            priced = pricing.price_loan(
+                product, principal_fen, rate, term, loan.first_due_date, None, method=method
+            )
             decision, reason = "declined", "outside_product_limits"
         else:
             priced = pricing.price_loan(
@@ -94,6 +93,7 @@ class Quotes(Core):
                 term,
                 loan.first_due_date,
                 PRICING.referral_score if score is None else score,
+                method=method,
             )
             assert priced.comprehensive_cost is not None
             if score is not None and score < PRICING.min_credit_score:
@@ -119,7 +119,7 @@ class Quotes(Core):
                 decided_at=None if decision == "referred" else now,
                 expires_at=now + PRICING.quote_validity if decision == "approved" else None,
                 schedule=[line_record(line) for line in priced.schedule],
-                loan=LoanRecord(principal_fen, term, rate, loan.first_due_date),
+                loan=LoanRecord(principal_fen, term, rate, loan.first_due_date, method),
                 borrower_type=borrower.type,
                 credit_score_used=priced.score_used,
                 expected_losses=list(priced.expected_losses),

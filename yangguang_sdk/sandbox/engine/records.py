@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from ...types.products import RepaymentMethod
 from ..clock import format_ts, parse_ts
 
 __all__ = [
@@ -110,6 +111,7 @@ class LoanRecord:
     term_months: int
     annual_rate: Decimal
     first_due_date: dt.date
+    repayment_method: RepaymentMethod = "equal_installment"
 
     def to_json(self) -> Json:
         return {
@@ -117,6 +119,7 @@ class LoanRecord:
             "term_months": self.term_months,
             "annual_rate": str(self.annual_rate),
             "first_due_date": self.first_due_date.isoformat(),
+            "repayment_method": self.repayment_method,
         }
 
     @classmethod
@@ -126,6 +129,7 @@ class LoanRecord:
             data["term_months"],
             Decimal(data["annual_rate"]),
             dt.date.fromisoformat(data["first_due_date"]),
+            data.get("repayment_method", "equal_installment"),
         )
 
 
@@ -164,6 +168,7 @@ class QuoteRecord:
             "premium": _money_or_none(self.premium),
             "sum_insured": money(self.sum_insured),
             "comprehensive_cost": None if cost is None else str(cost),
+            "repayment_method": self.loan.repayment_method,
             "created_at": format_ts(self.created_at),
             "decided_at": _ts(self.decided_at),
             "expires_at": _ts(self.expires_at),
@@ -216,6 +221,7 @@ class PolicyRecord:
     cooling_off_until: dt.date
     installments: list[LineRecord]
     expected_losses: list[Decimal]
+    repayment_method: RepaymentMethod = "equal_installment"
     status: PolicyStatus = "active"
     refund: int | None = None
     cancelled_at: dt.datetime | None = None
@@ -241,6 +247,7 @@ class PolicyRecord:
             "bound_at": format_ts(self.bound_at),
             "created_at": format_ts(self.created_at),
             "cooling_off_until": self.cooling_off_until.isoformat(),
+            "repayment_method": self.repayment_method,
             "refund": _money_or_none(self.refund),
             "cancelled_at": _ts(self.cancelled_at),
             "cancel_reason": self.cancel_reason,
@@ -271,6 +278,7 @@ class PolicyRecord:
             cooling_off_until=dt.date.fromisoformat(data["cooling_off_until"]),
             installments=[LineRecord.from_json(line) for line in data["installments"]],
             expected_losses=[Decimal(x) for x in data["_expected_losses"]],
+            repayment_method=data.get("repayment_method", "equal_installment"),
             status=data["status"],
             refund=_fen_or_none(data["refund"]),
             cancelled_at=_parse_ts(data["cancelled_at"]),
