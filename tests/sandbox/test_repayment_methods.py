@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import yangguang_sdk as yg
+from yangguang_sdk import testing
 from yangguang_sdk.errors import ParameterError
 from yangguang_sdk.sandbox import Sandbox, pricing
 from yangguang_sdk.sandbox.app import SANDBOX_BASE_URL
@@ -192,6 +193,7 @@ def sme_quote(method: str | None, rate: str = "0.10", **loan: Any) -> dict[str, 
     return {
         "product": "sme_loan",
         "merchant_order_id": "SME-1",
+        "beneficiary": testing.BANK,
         "borrower": {"type": "enterprise", "name": "晨光科技有限公司", "uscc": USCC, "credit_score": 700},
         "loan": terms,
     }

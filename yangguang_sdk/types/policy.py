@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, Field
 from ._base import APIObject, CalendarDate, RequestModel
 from .money import Money
 from .products import RepaymentMethod
-from .quote import Installment
+from .quote import Beneficiary, Contract, Guarantor, Installment, Vehicle
 
 __all__ = [
     "Policy",
@@ -39,6 +39,10 @@ class Policy(APIObject):
     bound_at: dt.datetime
     cooling_off_until: dt.date
     repayment_method: RepaymentMethod = "equal_installment"
+    beneficiary: Beneficiary | None = None
+    vehicle: Vehicle | None = None
+    guarantor: Guarantor | None = None
+    contract: Contract | None = None
     refund: Money | None = None
     cancelled_at: dt.datetime | None = None
     cancel_reason: str | None = None

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .products import PRODUCTS
+from .products import LICENSED_LENDERS, PRODUCTS
 from .quote import QuoteCreateParams
 
-__all__ = ["RuleViolation", "quote_rule_violation"]
+__all__ = ["RuleViolation", "quote_rule_violation", "beneficiary_declined", "effective_beneficiary"]
 
 
 @dataclass(frozen=True)
@@ -52,4 +52,61 @@ def quote_rule_violation(params: QuoteCreateParams) -> RuleViolation | None:
             "loan.repayment_method",
             "interest_first (先息后本) needs an annual_rate above zero",
         )
+    for name in ("vehicle", "guarantor", "contract"):
+        given = getattr(params, name) is not None
+        if name in product.requires and not given:
+            return RuleViolation("invalid_parameter", name, f"{product.name} requires a {name}")
+        if name not in product.requires and given:
+            return RuleViolation("invalid_parameter", name, f"{product.name} takes no {name}")
+    return _beneficiary_violation(params)
+
+
+def _beneficiary_violation(params: QuoteCreateParams) -> RuleViolation | None:
+    """The beneficiary rules of §7.5 that are 422s (``merchant`` on a licensed product is a decline,
+    ``beneficiary_not_licensed``, decided by the insurer; see ``beneficiary_declined``)."""
+    product = PRODUCTS[params.product]
+    beneficiary = params.beneficiary
+    if product.beneficiary == "licensed" and beneficiary is None:
+        return RuleViolation(
+            "beneficiary_required",
+            "beneficiary",
+            f"{product.name} insures a licensed lender: give the beneficiary, e.g. "
+            '{"type": "bank", "name": ..., "uscc": ...}',
+        )
+    if product.beneficiary == "creditor":
+        if beneficiary is None or beneficiary.type != "enterprise":
+            return RuleViolation(
+                "invalid_parameter",
+                "beneficiary",
+                f"{product.name} pays the contract's creditor: give a beneficiary of type 'enterprise'",
+            )
+    elif beneficiary is not None and beneficiary.type == "enterprise":
+        return RuleViolation(
+            "invalid_parameter",
+            "beneficiary.type",
+            f"an 'enterprise' beneficiary is only a contract's creditor (contract_performance); "
+            f"{product.name} pays one of {', '.join(LICENSED_LENDERS)}"
+            + (" or the merchant" if product.beneficiary == "merchant_default" else ""),
+        )
+    return None
+
+
+def beneficiary_declined(params: QuoteCreateParams) -> bool:
+    """Whether the quote is declined ``beneficiary_not_licensed``: the product insures licensed
+    lenders only and the beneficiary named is the merchant itself."""
+    beneficiary = params.beneficiary
+    return (
+        PRODUCTS[params.product].beneficiary == "licensed"
+        and beneficiary is not None
+        and beneficiary.type == "merchant"
+    )
+
+
+def effective_beneficiary(params: QuoteCreateParams) -> dict[str, str] | None:
+    """The beneficiary a quote carries: the one given, else ``{"type": "merchant"}`` where the
+    product defaults to the merchant; None where a 422 stands in the way."""
+    if params.beneficiary is not None:
+        return params.beneficiary.model_dump(mode="json", exclude_none=True)
+    if PRODUCTS[params.product].beneficiary == "merchant_default":
+        return {"type": "merchant"}
     return None

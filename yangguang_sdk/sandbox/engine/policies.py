@@ -69,6 +69,8 @@ class Policies(Quotes, Ledger):
                 installments=[dataclasses.replace(line) for line in quote.schedule],
                 expected_losses=list(quote.expected_losses),
                 repayment_method=quote.loan.repayment_method,
+                parties=quote.parties,
+                borrower_ref=quote.borrower_ref,
             )
             self._put_policy(tenant, record)
             quote.policy_id = record.id

@@ -10,19 +10,22 @@ schedule arithmetic. A referred quote is decided 30 minutes after it was created
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import ROUND_HALF_UP, Decimal
 
-from ...types.product_rules import quote_rule_violation
-from ...types.quote import QuoteCreateParams
+from pydantic import BaseModel
+
+from ...types.product_rules import beneficiary_declined, effective_beneficiary, quote_rule_violation
+from ...types.quote import Borrower, QuoteCreateParams
 from .. import pricing
 from ..clock import to_micros
 from ..errors import Invalid, validated
 from ..products import PRICING, PRODUCTS
 from ._core import Core, public
-from .records import Decision, Json, LineRecord, LoanRecord, QuoteRecord
+from .records import Decision, Json, LineRecord, LoanRecord, Parties, QuoteRecord
 from .render import render
 
-__all__ = ["Quotes", "MAX_PRINCIPAL_FEN", "MAX_FIRST_DUE_AHEAD"]
+__all__ = ["Quotes", "MAX_PRINCIPAL_FEN", "MAX_FIRST_DUE_AHEAD", "borrower_ref"]
 
 # Sanity bounds far beyond every product's limits: past them the request is invalid (422) rather
 # than priced and declined, as the schedule arithmetic (28-digit decimals, dates up to year 9999)
@@ -30,6 +33,17 @@ __all__ = ["Quotes", "MAX_PRINCIPAL_FEN", "MAX_FIRST_DUE_AHEAD"]
 MAX_PRINCIPAL_FEN = 10**14  # CNY 1,000,000,000,000.00
 MAX_FIRST_DUE_AHEAD = dt.timedelta(days=3660)
 _COST_PLACES = Decimal("0.000001")
+
+
+def borrower_ref(borrower: Borrower) -> str:
+    """Who the borrower is, for the exposure limit, without keeping the number itself: a digest of
+    the resident ID number or the USCC (the store never holds either in the clear)."""
+    number = borrower.id_number.value if borrower.type == "individual" else borrower.uscc.value
+    return hashlib.sha256(f"yangguang-borrower:{borrower.type}:{number}".encode()).hexdigest()
+
+
+def _wire(params: BaseModel | None) -> Json | None:
+    return None if params is None else params.model_dump(mode="json", exclude_none=True)
 
 
 def line_record(line: pricing.ScheduleLine) -> LineRecord:
@@ -78,6 +92,8 @@ class Quotes(Core):
         principal = pricing.fen_to_yuan(principal_fen)
         rate, term, method = loan.annual_rate, loan.term_months, loan.method
 
+        # The decision order of DESIGN §7.5: limits, the beneficiary's licence, the score, the
+        # borrower's exposure, the cost cap, then a referral when there is no score.
         decision: Decision = "approved"
         reason = None
         if not product.within_limits(principal, term):
@@ -96,7 +112,9 @@ class Quotes(Core):
                 method=method,
             )
             assert priced.comprehensive_cost is not None
-            if score is not None and score < PRICING.min_credit_score:
+            if beneficiary_declined(p):
+                decision, reason = "declined", "beneficiary_not_licensed"
+            elif score is not None and score < PRICING.min_credit_score:
                 decision, reason = "declined", "credit_score_below_threshold"
             elif priced.comprehensive_cost > PRICING.financing_cost_cap:
                 decision, reason = "declined", "financing_cost_cap_exceeded"
@@ -123,6 +141,13 @@ class Quotes(Core):
                 borrower_type=borrower.type,
                 credit_score_used=priced.score_used,
                 expected_losses=list(priced.expected_losses),
+                parties=Parties(
+                    effective_beneficiary(p),
+                    _wire(p.vehicle),
+                    _wire(p.guarantor),
+                    _wire(p.contract),
+                ),
+                borrower_ref=borrower_ref(borrower),
             )
             stored = self._put_quote(tenant, record)
             if decision == "referred":

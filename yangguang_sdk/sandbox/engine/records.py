@@ -27,6 +27,7 @@ __all__ = [
     "Json",
     "LineRecord",
     "LoanRecord",
+    "Parties",
     "PolicyRecord",
     "PolicyStatus",
     "QuoteRecord",
@@ -134,6 +135,29 @@ class LoanRecord:
 
 
 @dataclass(slots=True)
+class Parties:
+    """Who a quote and its policy concern besides the borrower, in their wire shapes: the
+    beneficiary (paid on a claim), and the vehicle, guarantor or contract a product requires."""
+
+    beneficiary: Json | None = None
+    vehicle: Json | None = None
+    guarantor: Json | None = None
+    contract: Json | None = None
+
+    def to_json(self) -> Json:
+        return {
+            "beneficiary": self.beneficiary,
+            "vehicle": self.vehicle,
+            "guarantor": self.guarantor,
+            "contract": self.contract,
+        }
+
+    @classmethod
+    def from_json(cls, data: Json) -> Parties:
+        return cls(data.get("beneficiary"), data.get("vehicle"), data.get("guarantor"), data.get("contract"))
+
+
+@dataclass(slots=True)
 class QuoteRecord:
     """An underwriting decision and its price; ``expected_losses`` (EL_t) stay internal."""
 
@@ -155,6 +179,8 @@ class QuoteRecord:
     expected_losses: list[Decimal]
     policy_id: str | None = None
     version: int = 1
+    parties: Parties = field(default_factory=lambda: Parties())
+    borrower_ref: str | None = None  # a keyed digest of the borrower's ID number or USCC
 
     def to_json(self) -> Json:
         cost = self.comprehensive_cost
@@ -178,6 +204,8 @@ class QuoteRecord:
             "borrower_type": self.borrower_type,
             "credit_score_used": self.credit_score_used,
             "version": self.version,
+            **self.parties.to_json(),
+            "_borrower": self.borrower_ref,
             "_expected_losses": [str(x) for x in self.expected_losses],
         }
 
@@ -203,6 +231,8 @@ class QuoteRecord:
             expected_losses=[Decimal(x) for x in data["_expected_losses"]],
             policy_id=data["policy_id"],
             version=data["version"],
+            parties=Parties.from_json(data),
+            borrower_ref=data.get("_borrower"),
         )
 
 
@@ -231,6 +261,8 @@ class PolicyRecord:
     claim_id: str | None = None
     defaulted_at: dt.datetime | None = None
     version: int = 1
+    parties: Parties = field(default_factory=lambda: Parties())
+    borrower_ref: str | None = None
 
     def to_json(self, days_past_due: list[int] | None = None) -> Json:
         """The stored document; ``days_past_due`` (one per installment) for the wire view."""
@@ -260,6 +292,8 @@ class PolicyRecord:
             ],
             "version": self.version,
             "preview": False,
+            **self.parties.to_json(),
+            "_borrower": self.borrower_ref,
             "_expected_losses": [str(x) for x in self.expected_losses],
         }
 
@@ -288,6 +322,8 @@ class PolicyRecord:
             claim_id=data["claim_id"],
             defaulted_at=_parse_ts(data["defaulted_at"]),
             version=data["version"],
+            parties=Parties.from_json(data),
+            borrower_ref=data.get("_borrower"),
         )
 
 
@@ -307,6 +343,8 @@ class ClaimRecord:
     recovered: int | None = None
     recovered_at: dt.datetime | None = None
     version: int = 1
+    beneficiary: Json | None = None  # the policy's: who is paid
+    paid_to: Json | None = None  # who was paid, once paid (代偿)
 
     def to_json(self) -> Json:
         return {
@@ -323,6 +361,8 @@ class ClaimRecord:
             "recovered": _money_or_none(self.recovered),
             "recovered_at": _ts(self.recovered_at),
             "version": self.version,
+            "beneficiary": self.beneficiary,
+            "paid_to": self.paid_to,
         }
 
     @classmethod
@@ -340,6 +380,8 @@ class ClaimRecord:
             recovered=_fen_or_none(data["recovered"]),
             recovered_at=_parse_ts(data["recovered_at"]),
             version=data["version"],
+            beneficiary=data.get("beneficiary"),
+            paid_to=data.get("paid_to"),
         )
 
 
