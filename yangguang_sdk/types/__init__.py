@@ -17,6 +17,7 @@ from .event import (
     WebhookEndpointEvent,
     parse_event,
 )
+from .exposure import ExposureCheck, ExposureCheckParams
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode, VehicleIdentificationNumber
 from .money import Money
 from .policy import (
@@ -76,6 +77,8 @@ __all__ = [
     "EnterpriseBorrower",
     "EnterpriseBorrowerParam",
     "Event",
+    "ExposureCheck",
+    "ExposureCheckParams",
     "GenericEvent",
     "Guarantor",
     "GuarantorParam",

@@ -15,14 +15,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel
 
+from ...types.exposure import ExposureCheckParams
 from ...types.product_rules import beneficiary_declined, effective_beneficiary, quote_rule_violation
 from ...types.quote import Borrower, QuoteCreateParams
 from .. import pricing
 from ..clock import to_micros
 from ..errors import Invalid, validated
-from ..products import PRICING, PRODUCTS
+from ..products import EXPOSURE_LIMITS, PRICING, PRODUCTS
 from ._core import Core, public
-from .records import Decision, Json, LineRecord, LoanRecord, Parties, QuoteRecord
+from .records import Decision, Json, LineRecord, LoanRecord, Parties, QuoteRecord, money
 from .render import render
 
 __all__ = ["Quotes", "MAX_PRINCIPAL_FEN", "MAX_FIRST_DUE_AHEAD", "borrower_ref"]
@@ -116,6 +117,11 @@ class Quotes(Core):
                 decision, reason = "declined", "beneficiary_not_licensed"
             elif score is not None and score < PRICING.min_credit_score:
                 decision, reason = "declined", "credit_score_below_threshold"
+            elif (
+                self._exposure_used(tenant, borrower_ref(borrower)) + principal_fen
+                > EXPOSURE_LIMITS[borrower.type]
+            ):
+                decision, reason = "declined", "borrower_exposure_limit"
             elif priced.comprehensive_cost > PRICING.financing_cost_cap:
                 decision, reason = "declined", "financing_cost_cap_exceeded"
             elif score is None:
@@ -158,6 +164,32 @@ class Quotes(Core):
                     ref=record.id,
                 )
         return render(stored)
+
+    @public
+    def check_exposure(self, tenant: str, params: ExposureCheckParams | Json) -> Json:
+        """The borrower's exposure limit, what their active policies use of it, and what is left."""
+        p = validated(ExposureCheckParams, params)
+        limit = EXPOSURE_LIMITS[p.borrower.type]
+        used = self._exposure_used(tenant, borrower_ref(p.borrower))
+        return {
+            "object": "exposure_check",
+            "limit": money(limit),
+            "used": money(used),
+            "available": money(max(limit - used, 0)),
+        }
+
+    def _exposure_used(self, tenant: str, ref: str | None) -> int:
+        """Σ over the borrower's active policies of the rounded principal parts of their unpaid
+        installments, in fen (a scan of the tenant's active policies of that borrower)."""
+        if ref is None:
+            return 0
+        rows = self._store.scan("policies", tenant, equals={"status": "active", "_borrower": ref})
+        return sum(
+            line["principal"]["amount"]
+            for row in rows
+            for line in row["installments"]
+            if line["status"] != "paid"
+        )
 
     @public
     def get_quote(self, tenant: str, quote_id: str) -> Json:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from ...types.products import RepaymentMethod
+from ...types.products import BorrowerType, RepaymentMethod
 from ..clock import format_ts, parse_ts
 
 __all__ = [
@@ -174,7 +174,7 @@ class QuoteRecord:
     expires_at: dt.datetime | None
     schedule: list[LineRecord]
     loan: LoanRecord
-    borrower_type: str
+    borrower_type: BorrowerType
     credit_score_used: int | None
     expected_losses: list[Decimal]
     policy_id: str | None = None
