@@ -57,6 +57,10 @@ def uscc(first_17: str) -> str:
     return complete(first_17, "0123456789ABCDEFGHJKLMNPQRTUWXY", social_credit_code_problem)
 
 
+# The bank that funds the platform's loans: the insured lender, paid on every claim (代偿). Both
+# products are for licensed lenders, so every quote names it (an invented bank, a valid USCC).
+FUNDING_BANK = {"type": "bank", "name": "示例银行股份有限公司北京分行", "uscc": uscc("91110000MA01BANK0")}
+
 # order id, borrower name, region, birth date, credit score, principal (yuan), term, annual rate
 PLATFORM_LOANS = [
     ("PL-0001", "张伟", "110105", "19880312", 742, "30000.00", 12, "0.10"),
@@ -146,6 +150,7 @@ def underwrite(client: yg.Client) -> dict[str, Loan]:
             product=product,
             merchant_order_id=order,
             borrower=borrower,
+            beneficiary=FUNDING_BANK,
             loan={
                 "principal": yg.Money.cny(principal),
                 "term_months": term,

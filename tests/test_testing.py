@@ -66,8 +66,8 @@ def test_the_same_seed_gives_the_same_data() -> None:
 def test_a_borrower_is_of_the_kind_its_product_insures() -> None:
     for name, product in PRODUCTS.items():
         made = testing.borrower(name, 5)
-        assert made["type"] == product.borrower_type
-        assert ("uscc" in made) is (product.borrower_type == "enterprise")
+        assert made["type"] == product.borrower_types[0]
+        assert ("uscc" in made) is (product.borrower_types[0] == "enterprise")
         assert made["credit_score"] == 720
     assert "credit_score" not in testing.borrower(credit_score=None)
 

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from .resources import (
         AsyncClaims,
         AsyncEvents,
+        AsyncExposure,
         AsyncPolicies,
         AsyncQuotes,
         AsyncRepayments,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
         AsyncWebhookEndpoints,
         Claims,
         Events,
+        Exposure,
         Policies,
         Quotes,
         Repayments,
@@ -205,6 +207,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         "WebhookEndpoints"
     )
     test_clock: LazyResource[TestClock, AsyncTestClock] = LazyResource("TestClock")
+    exposure: LazyResource[Exposure, AsyncExposure] = LazyResource("Exposure")
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ __all__ = [
     "LOG_ENV",
 ]
 
-API_VERSION = "2026-11-01"
+API_VERSION = "2026-11-29"
 """Sent as ``yangguang-version`` on every request."""
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)

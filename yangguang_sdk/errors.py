@@ -81,12 +81,20 @@ def describe_problems(problems: Sequence[ParameterProblem]) -> str:
 
 class ParameterError(YangguangError, ValueError):
     """A parameter was rejected by the SDK before anything was sent; ``param`` names it (the first
-    problem's field when there are several) and ``errors`` lists every problem found."""
+    problem's field when there are several) and ``errors`` lists every problem found. ``code`` is
+    the API's error code for the same refusal where it has a named one (``beneficiary_required``,
+    ``repayment_method_not_offered``), else ``invalid_parameter``."""
 
     def __init__(
-        self, message: str, *, param: str | None = None, errors: Sequence[ParameterProblem] | None = None
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        errors: Sequence[ParameterProblem] | None = None,
+        code: str = "invalid_parameter",
     ) -> None:
         self.param = param
+        self.code = code
         self.errors: list[ParameterProblem] = [
             ParameterProblem(param=e["param"], message=e["message"])
             for e in (errors or [{"param": param, "message": message}])

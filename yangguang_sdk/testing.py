@@ -1,6 +1,8 @@
-"""Test data for your own tests: valid resident ID numbers, credit codes, borrowers and loans.
+"""Test data for your own tests: valid resident ID numbers, credit codes, VINs, borrowers, the
+parties a product requires (beneficiary, vehicle, guarantor, contract) and loans.
 
-Every value passes the SDK's own checks (GB 11643 and GB 32100 check characters, real birth dates)
+Every value passes the SDK's own checks (GB 11643 and GB 32100 check characters, the ISO 3779 /
+GB 16735 VIN check digit, real birth dates)
 and is drawn at random, not taken from real people or companies. Each maker takes ``rng``, a
 ``random.Random`` to draw from or an int seed (default 0), so the same seed always gives the same
 data:
@@ -9,6 +11,7 @@ data:
     >>> from yangguang_sdk import testing
     >>> rng = random.Random(42)
     >>> borrower = testing.borrower("consumer_installment", rng)    # a dict for quotes.create
+    >>> extra = testing.parties("sme_loan", rng)                      # {"beneficiary": {...}}
     >>> requests = list(testing.quote_requests(100, seed=42))        # 100 quotes.create kwargs
 
 This module is part of the light SDK: it imports neither the sandbox nor the command line.
@@ -21,7 +24,11 @@ import random
 from collections.abc import Iterator
 from typing import Any, TypeAlias
 
-from .types.identity import resident_id_check_character, social_credit_code_check_character
+from .types.identity import (
+    resident_id_check_character,
+    social_credit_code_check_character,
+    vin_check_character,
+)
 from .types.money import Money
 from .types.products import PRODUCTS
 
@@ -30,7 +37,11 @@ __all__ = [
     "resident_id_number",
     "social_credit_code",
     "phone_number",
+    "vin",
     "borrower",
+    "beneficiary",
+    "parties",
+    "BANK",
     "quote_requests",
 ]
 
@@ -90,24 +101,102 @@ def phone_number(rng: Seed = 0) -> str:
     return f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
 
 
+_VIN_ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q
+_WMIS = ("LSV", "LFV", "LVS", "LGB", "LBV", "LHG", "LNB")  # makers' codes of cars built in China
+
+
+def vin(rng: Seed = 0) -> str:
+    """A valid 17-character vehicle identification number (ISO 3779 / GB 16735): a Chinese maker's
+    code, random characters, the right check digit in position 9 and a digit serial at the end."""
+    rng = _random(rng)
+    body = (
+        rng.choice(_WMIS)
+        + "".join(rng.choice(_VIN_ALPHABET) for _ in range(5))
+        + "0"
+        + "".join(rng.choice(_VIN_ALPHABET) for _ in range(2))
+        + f"{rng.randrange(10**6):06d}"
+    )
+    return body[:8] + vin_check_character(body) + body[9:]
+
+
+BANK: dict[str, str] = {
+    "type": "bank",
+    "name": "示例银行股份有限公司北京分行",
+    "uscc": "91110000MA01BANK02",
+}
+"""A licensed lender to name as the beneficiary (an invented bank with a valid USCC)."""
+
+_LENDER_KINDS = (
+    ("bank", "银行"),
+    ("consumer_finance_company", "消费金融"),
+    ("microloan_company", "小额贷款"),
+)
+
+
+def beneficiary(product: str = "sme_loan", rng: Seed = 0) -> dict[str, str] | None:
+    """A ``beneficiary`` ``product`` accepts: a licensed lender (a bank, consumer finance or
+    microloan company) for the products of licensed lenders, the creditor (an ``enterprise``) for
+    contract_performance, and None (the merchant, by default) for consumer_installment and
+    auto_installment."""
+    rule = _product(product).beneficiary
+    rng = _random(rng)
+    if rule == "merchant_default":
+        return None
+    if rule == "creditor":
+        name = f"{rng.choice(_COMPANY)}{rng.choice(_TRADE)}有限公司"
+        return {"type": "enterprise", "name": name, "uscc": social_credit_code(rng)}
+    kind, word = rng.choice(_LENDER_KINDS)
+    return {
+        "type": kind,
+        "name": f"{rng.choice(_COMPANY)}{word}股份有限公司",
+        "uscc": social_credit_code(rng),
+    }
+
+
+def parties(product: str = "sme_loan", rng: Seed = 0) -> dict[str, Any]:
+    """The keyword arguments besides borrower and loan that ``product`` needs in
+    ``client.quotes.create``: its ``beneficiary`` (see ``beneficiary``) and its ``vehicle``,
+    ``guarantor`` or ``contract``; ``{}`` for consumer_installment."""
+    made: dict[str, Any] = {}
+    rng = _random(rng)
+    chosen = beneficiary(product, rng)
+    if chosen is not None:
+        made["beneficiary"] = chosen
+    for name in _product(product).requires:
+        if name == "vehicle":
+            made["vehicle"] = {"vin": vin(rng)}
+        elif name == "guarantor":
+            made["guarantor"] = {
+                "name": f"{rng.choice(_COMPANY)}融资担保有限公司",
+                "uscc": social_credit_code(rng),
+            }
+        else:
+            made["contract"] = {"number": f"HT-{rng.randrange(10**8):08d}"}
+    return made
+
+
+def _product(product: str) -> Any:
+    if product not in PRODUCTS:
+        from .errors import ParameterError
+
+        raise ParameterError(f"unknown product; one of {', '.join(PRODUCTS)}", param="product")
+    return PRODUCTS[product]
+
+
 def borrower(
     product: str = "consumer_installment", rng: Seed = 0, *, credit_score: int | None = 720
 ) -> dict[str, Any]:
     """A ``borrower`` for ``client.quotes.create`` of the kind ``product`` insures (its
-    ``borrower_type`` in the product table): a person with a name, phone and resident ID number,
+    first ``borrower_types`` in the product table): a person with a name, phone and resident ID number,
     or a company with a name and credit code.
 
     ``credit_score`` is 720 by default, which the sandbox approves; None leaves it out, which makes
     the quote referred; any other value is passed through as it is (a score outside 300-850 lets a
     test see the SDK refuse it). An unknown ``product`` is a ``ParameterError``.
     """
-    if product not in PRODUCTS:
-        from .errors import ParameterError
-
-        raise ParameterError(f"unknown product; one of {', '.join(PRODUCTS)}", param="product")
     rng = _random(rng)
     made: dict[str, Any]
-    if PRODUCTS[product].borrower_type == "enterprise":
+    if _product(product).borrower_types[0] == "enterprise":
         name = f"{rng.choice(_COMPANY)}{rng.choice(_TRADE)}有限公司"
         made = {"type": "enterprise", "name": name, "uscc": social_credit_code(rng)}
     else:
@@ -122,7 +211,8 @@ def borrower(
 
 def quote_requests(count: int, *, seed: Seed = 0, today: dt.date | None = None) -> Iterator[dict[str, Any]]:
     """``count`` keyword-argument dicts for ``client.quotes.create(**request)``, one loan each
-    (``merchant_order_id`` ``GEN-00000001``, ...): a mix of the three products, credit scores
+    (``merchant_order_id`` ``GEN-00000001``, ...): a mix of consumer_installment, platform_loan
+    and sme_loan, each with the ``parties`` it needs (a licensed lender as beneficiary), credit scores
     (about 8% left out), rates and amounts that quotes to approvals, declines and referrals, with
     first due dates 20 to 60 days after ``today`` (default: today in UTC).
 
@@ -147,6 +237,7 @@ def quote_requests(count: int, *, seed: Seed = 0, today: dt.date | None = None) 
             "product": product,
             "merchant_order_id": f"GEN-{n:08d}",
             "borrower": borrower(product, rng, credit_score=score),
+            **parties(product, n),  # seeded by the row, so the rows' other values stay as they were
             "loan": {
                 "principal": Money.cny(principal),
                 "term_months": term,

@@ -112,7 +112,7 @@ async def test_every_request_carries_auth_user_agent_and_version(api: Api) -> No
     assert headers["user-agent"] == (
         f"yangguang-sdk/{yg.__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
     )
-    assert headers["yangguang-version"] == API_VERSION == "2026-11-01"
+    assert headers["yangguang-version"] == API_VERSION == "2026-11-29"
     assert headers["accept"] == "application/json"
     assert headers["content-type"] == "application/json"
 

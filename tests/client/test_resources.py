@@ -93,8 +93,11 @@ async def test_an_enterprise_borrower_is_sent_with_its_uscc(api: Api) -> None:
         client,
         product="sme_loan",
         borrower=enterprise,
+        beneficiary={"type": "bank", "name": "示例银行", "uscc": "91110000ma01bank02"},
         loan=loan(principal=yg.Money.cny(500_000), term_months=24),
     )
+    sent = json.loads(server.requests[0].content)
+    assert sent["beneficiary"] == {"type": "bank", "name": "示例银行", "uscc": "91110000MA01BANK02"}
     assert json.loads(server.requests[0].content)["borrower"]["uscc"] == "91110000600037341L"
 
 

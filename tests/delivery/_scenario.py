@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable
 
 import yangguang_sdk as yg
-from yangguang_sdk import Client
+from yangguang_sdk import Client, testing
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.types import Policy
 
@@ -33,7 +33,8 @@ def live_a_year(
             borrower={
                 "type": "individual",
                 "name": "张三",
-                "id_number": "11010519491231002X",
+                # a borrower per loan: one person's loans would reach the exposure limit (¥500,000)
+                "id_number": testing.resident_id_number(n),
                 "credit_score": rng.choice([650, 700, 720, 780]),
             },
             loan={

@@ -330,7 +330,7 @@ def test_malformed_json_and_live_keys_over_http(served_sandbox: str) -> None:
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_json"
     live = httpx.get(f"{served_sandbox}/v1/policies", headers={"Authorization": "Bearer yg_live_abcdefgh"})
     assert live.status_code == 401
-    assert live.headers["yangguang-version"] == "2026-11-01"
+    assert live.headers["yangguang-version"] == "2026-11-29"
 
 
 def test_closing_one_sandbox_client_leaves_the_others_working(sandbox: Sandbox) -> None:

@@ -45,6 +45,19 @@ def run(name: str) -> str:
             ],
         ),
         (
+            "bank_channel.py",
+            [
+                "refused before it leaves the bank: beneficiary_required (beneficiary).",
+                "The insurer underwrites it: approved",
+                "then CNY 402,166.63 in month 12;",
+                "claim clm_",
+                "the insurer pays 示例银行股份有限公司杭州分行 CNY 365,850.01 (代偿).",
+                "the claim.paid event names who was paid: 示例银行股份有限公司杭州分行.",
+                "the insurer recovers CNY 146,340.00 from the company (追偿).",
+                "insured exposure is back to CNY 0.00.",
+            ],
+        ),
+        (
             "lending_platform.py",
             [
                 "22 applications quoted, 20 bound; declined: PL-0011 (credit_score_below_threshold), "

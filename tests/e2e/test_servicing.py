@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 import yangguang_sdk as yg
-from yangguang_sdk import Client, Money
+from yangguang_sdk import Client, Money, testing
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.types import ClaimEvent, Installment, Policy, Quote
 from yangguang_sdk.types.quote import ProductName
@@ -47,6 +47,7 @@ def quote_and_bind(
         product=product,
         merchant_order_id=order,
         borrower=company() if product == "sme_loan" else borrower(),
+        beneficiary=testing.BANK,
         loan=loan(principal, months, rate, first_due),
     )
     assert quote.decision == "approved", quote.decline_reason
@@ -304,6 +305,7 @@ def test_a_borrower_who_stops_after_installment_k_is_claimed_on_day_d(
     [claim] = client.claims.list(policy_id=policy.id)
     assert claim.status == "open" and claim.opened_at == midnight(day_d)
     assert claim.amount == expected
+    assert claim.beneficiary is not None and claim.beneficiary.type == "bank" and claim.paid_to is None
     defaulted = client.policies.retrieve(policy.id)
     assert defaulted.status == "active"  # until the claim is paid
     assert defaulted.installments[paid].days_past_due == WAITING[product]
@@ -311,6 +313,9 @@ def test_a_borrower_who_stops_after_installment_k_is_claimed_on_day_d(
     client.test_clock.advance(days=4)
     paid_claim = client.claims.retrieve(claim.id)
     assert paid_claim.status == "paid" and paid_claim.paid_at == midnight(day_d + 4 * DAY)
+    assert paid_claim.paid_to == paid_claim.beneficiary  # 代偿: the bank named on the quote was paid
+    assert paid_claim.paid_to is not None and paid_claim.paid_to.uscc is not None
+    assert paid_claim.paid_to.uscc.value == testing.BANK["uscc"]
     assert client.policies.retrieve(policy.id).status == "claimed"
     client.test_clock.advance(days=30)
     recovered = client.claims.retrieve(claim.id)
@@ -450,6 +455,7 @@ async def test_async_servicing_from_repayment_to_recovery(sandbox: Sandbox) -> N
             product="sme_loan",
             merchant_order_id="SME-1",
             borrower=company(),
+            beneficiary=testing.BANK,
             loan=loan("200000.00", 12, "0.08"),
         )
         policy = await client.policies.bind(quote_id=quote.id, idempotency_key="SME-1")

@@ -27,7 +27,15 @@ RESPONSE_MODELS = sorted(
 MONEY = {"amount": 100, "currency": "CNY"}
 NOW = "2026-11-25T02:00:00Z"
 
+BANK = {"type": "bank", "name": "x", "uscc": "91110000MA01BANK02"}
 VALID_REQUESTS: dict[str, dict[str, Any]] = {
+    "BeneficiaryParams": BANK,
+    "ContractParams": {"number": "HT-1"},
+    "GuarantorParams": {"name": "x", "uscc": "91110000600037341L"},
+    "VehicleParams": {"vin": "LSVAU218XN2183294"},
+    "ExposureCheckParams": {
+        "borrower": {"type": "individual", "name": "x", "id_number": "11010519491231002X"}
+    },
     "EnterpriseBorrower": {"type": "enterprise", "name": "x", "uscc": "91110000600037341L"},
     "IndividualBorrower": {"type": "individual", "name": "x", "id_number": "11010519491231002X"},
     "LoanTerms": {
@@ -68,6 +76,11 @@ POLICY = {
     "cooling_off_until": "2026-12-10",
 }
 VALID_RESPONSES: dict[str, dict[str, Any]] = {
+    "Beneficiary": BANK,
+    "Contract": {"number": "HT-1"},
+    "Guarantor": {"name": "x", "uscc": "91110000600037341L"},
+    "Vehicle": {"vin": "LSVAU218XN2183294"},
+    "ExposureCheck": {"limit": MONEY, "used": MONEY, "available": MONEY},
     "Claim": {"id": "clm_1", "policy_id": "pol_1", "status": "open", "amount": MONEY, "opened_at": NOW},
     "DeliveryAttempt": {"event_id": "evt_1", "endpoint_id": "whe_1", "attempt": 1, "at": NOW},
     "Installment": INSTALLMENT,

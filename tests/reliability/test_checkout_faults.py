@@ -9,6 +9,7 @@ caller sees is typed, and the insurer's ledger balances.
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 import yangguang_sdk as yg
-from yangguang_sdk import AsyncClient, Client
+from yangguang_sdk import AsyncClient, Client, testing
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.types import Policy, Quote
 
@@ -82,7 +83,8 @@ def _checkout(client: Client, order: str, tally: Tally) -> Policy:
             client.quotes.create,
             product="consumer_installment",
             merchant_order_id=order,
-            borrower=borrower(),
+            # a person per order: one person's orders would reach the exposure limit (¥500,000)
+            borrower=borrower(id_number=testing.resident_id_number(zlib.crc32(order.encode()))),
             loan=loan(),
             idempotency_key=f"{order}/quote",
         )
@@ -115,7 +117,8 @@ async def _acheckout(client: AsyncClient, order: str, tally: Tally) -> Policy:
             client.quotes.create,
             product="consumer_installment",
             merchant_order_id=order,
-            borrower=borrower(),
+            # a person per order: one person's orders would reach the exposure limit (¥500,000)
+            borrower=borrower(id_number=testing.resident_id_number(zlib.crc32(order.encode()))),
             loan=loan(),
             idempotency_key=f"{order}/quote",
         )

@@ -20,6 +20,7 @@ import yangguang_sdk as yg
 from yangguang_sdk import Client, Money
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.sandbox.app import SANDBOX_BASE_URL
+from yangguang_sdk.testing import BANK
 
 from .conftest import (
     API_KEY,
@@ -168,6 +169,47 @@ CLIENT_SIDE = [
     case(lambda c, w: _quote(c, borrower=borrower(name="")), "borrower.name", "name-empty"),
     case(lambda c, w: c.policies.cancel(w.policy.id, reason="r" * 10**5), "reason", "reason-1e5"),
     case(lambda c, w: c.policies.cancel(w.policy.id, reason=""), "reason", "reason-empty"),
+    # the product table's rules (types/products.py), known to the SDK
+    case(
+        lambda c, w: _quote(c, product="sme_loan", beneficiary=BANK, loan=loan(principal=Money.cny(50_000))),
+        "borrower.type",
+        "individual-for-sme_loan",
+    ),
+    case(
+        lambda c, w: _quote(c, borrower=enterprise()), "borrower.type", "enterprise-for-consumer_installment"
+    ),
+    case(
+        lambda c, w: _quote(
+            c, product="sme_loan", borrower=enterprise(), loan=loan(principal=Money.cny(50_000))
+        ),
+        "beneficiary",
+        "sme_loan-without-beneficiary",
+    ),
+    case(
+        lambda c, w: _quote(c, loan=loan(repayment_method="interest_first")),
+        "loan.repayment_method",
+        "method",
+    ),
+    case(
+        lambda c, w: _quote(c, product="auto_installment", loan=loan(principal=Money.cny(50_000))),
+        "vehicle",
+        "auto-without-vehicle",
+    ),
+    case(
+        lambda c, w: _quote(
+            c,
+            product="auto_installment",
+            vehicle={"vin": "LSVAU2181N2183294"},
+            loan=loan(principal=Money.cny(50_000)),
+        ),
+        "vehicle.vin",
+        "vin-check-digit",
+    ),
+    case(
+        lambda c, w: _quote(c, beneficiary={"type": "enterprise", "name": "x", "uscc": USCC}),
+        "beneficiary.type",
+        "creditor-off-contract",
+    ),
     # identity numbers
     case(
         lambda c, w: _quote(c, borrower=borrower(id_number=BAD_CHECKSUM_ID)),
@@ -318,18 +360,6 @@ def test_money_cannot_even_be_built_from_a_float(make: Callable[[], Money]) -> N
 # -- what only the insurer can tell ---------------------------------------------------------------
 
 SERVER_SIDE = [
-    pytest.param(
-        lambda c, w: _quote(c, product="sme_loan", loan=loan(principal=Money.cny(50_000))),
-        yg.InvalidRequestError,
-        "borrower.type",
-        id="individual-for-sme_loan",
-    ),
-    pytest.param(
-        lambda c, w: _quote(c, borrower=enterprise()),
-        yg.InvalidRequestError,
-        "borrower.type",
-        id="enterprise-for-consumer_installment",
-    ),
     pytest.param(
         lambda c, w: _quote(c, loan=loan(first_due_date="2026-11-01")),
         yg.InvalidRequestError,
@@ -557,6 +587,18 @@ RAW = [
     raw(_q(**{"loan.principal": _DROP, "loan.principle": {"amount": 1}}), 422, "loan.principal", "loan-typo"),
     raw(_q(**{"borrower.type": "company"}), 422, "borrower", "borrower-type-unknown"),
     raw(_q(product="sme_loan"), 422, "borrower.type", "individual-for-sme_loan"),
+    raw(
+        _q(product="sme_loan", borrower={"type": "enterprise", "name": "x", "uscc": USCC}),
+        422,
+        "beneficiary",
+        "sme_loan-without-beneficiary",
+    ),
+    raw(
+        _q(**{"loan.repayment_method": "interest_first"}), 422, "loan.repayment_method", "method-not-offered"
+    ),
+    raw(
+        _q(product="auto_installment", vehicle={"vin": "LSVAU2181N2183294"}), 422, "vehicle.vin", "vin-check"
+    ),
     # structure
     raw(lambda w: Raw("POST", "/v1/quotes", json=[1, 2]), 400, None, "array-body"),
     raw(lambda w: Raw("POST", "/v1/quotes", json="quote"), 400, None, "string-body"),

@@ -22,6 +22,7 @@ import yangguang_sdk as yg
 from yangguang_sdk import AsyncClient, Client, _logs
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.sandbox.app import SANDBOX_BASE_URL
+from yangguang_sdk.testing import BANK
 from yangguang_sdk.types import IndividualBorrower, QuoteCreateParams
 from yangguang_sdk.types.quote import EnterpriseBorrower
 from yangguang_sdk.webhooks import Webhook, WebhookVerificationError, generate_ed25519_keypair
@@ -80,6 +81,7 @@ def _estate(client: Client) -> Estate:
     open_quote = client.quotes.create(
         product="sme_loan",
         merchant_order_id="ORD-A4",
+        beneficiary=BANK,
         borrower=enterprise(),
         loan=loan(principal=yg.Money.cny(200_000), term_months=24),
     )
@@ -295,6 +297,7 @@ def test_models_show_identity_numbers_and_phones_masked(client: Client, secret_g
     sme = client.quotes.create(
         product="sme_loan",
         merchant_order_id="ORD-S",
+        beneficiary=BANK,
         borrower=enterprise(),
         loan=loan(principal=yg.Money.cny(200_000), term_months=24),
     )
@@ -454,8 +457,11 @@ def test_debug_logs_and_output_of_a_faulty_checkout_hold_no_secret(
         policy = client.policies.bind(quote_id=quote.id, idempotency_key=f"ORD-LOG{i}")
         client.policies.cancel(policy.id, preview=True)
     for call in (
-        lambda: client.quotes.create(
-            product="sme_loan", merchant_order_id="ORD-X", borrower=borrower(), loan=loan()
+        lambda: client.quotes.create(  # a first due date in the past: only the insurer can tell
+            product="consumer_installment",
+            merchant_order_id="ORD-X",
+            borrower=borrower(),
+            loan=loan(first_due_date="2026-11-01"),
         ),
         lambda: client.policies.retrieve(f"pol_{ID_NUMBER}"),
     ):

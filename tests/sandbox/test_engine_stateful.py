@@ -14,8 +14,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
+from yangguang_sdk import testing
 from yangguang_sdk.sandbox.engine import Engine
 from yangguang_sdk.sandbox.errors import SandboxError
+from yangguang_sdk.types.products import PRODUCTS, REPAYMENT_METHODS
 
 from .test_engine import START, check_ledger
 
@@ -32,9 +34,11 @@ EXPECTED = {
     "installment_already_paid",
     "invalid_first_due_date",
     "invalid_settlement_date",
+    "borrower_exposure_limit",  # one borrower's policies add up in a random walk
 }
 
-products = st.sampled_from(["consumer_installment", "platform_loan", "sme_loan"])
+products = st.sampled_from(list(PRODUCTS))
+methods = st.sampled_from(REPAYMENT_METHODS)
 rates = st.sampled_from(["0", "0.05", "0.12", "0.18", "0.24"])
 scores = st.none() | st.integers(300, 850)
 steps = st.sampled_from(
@@ -72,6 +76,7 @@ class EngineMachine(RuleBasedStateMachine):
         rate=rates,
         score=scores,
         first_due_in=st.integers(1, 45),
+        method=methods,
     )
     def quote(
         self,
@@ -82,8 +87,9 @@ class EngineMachine(RuleBasedStateMachine):
         rate: str,
         score: int | None,
         first_due_in: int,
+        method: str,
     ) -> tuple[str, str]:
-        quote = self._quote(tenant, product, principal, months, rate, score, first_due_in)
+        quote = self._quote(tenant, product, principal, months, rate, score, first_due_in, method)
         return tenant, quote["id"]
 
     @rule(
@@ -95,12 +101,21 @@ class EngineMachine(RuleBasedStateMachine):
         rate=st.sampled_from(["0", "0.06", "0.12"]),
         score=st.integers(600, 850),
         first_due_in=st.integers(1, 45),
+        method=methods,
     )
     def open_policy(
-        self, tenant: str, product: str, principal: int, months: int, rate: str, score: int, first_due_in: int
+        self,
+        tenant: str,
+        product: str,
+        principal: int,
+        months: int,
+        rate: str,
+        score: int,
+        first_due_in: int,
+        method: str,
     ) -> tuple[str, str]:
         """A quote likely to be approved, bound at once."""
-        quote = self._quote(tenant, product, principal, months, rate, score, first_due_in)
+        quote = self._quote(tenant, product, principal, months, rate, score, first_due_in, method)
         policy = self._call(self.engine.bind_policy, tenant, quote["id"])
         return tenant, policy["id"] if policy else ""
 
@@ -113,8 +128,9 @@ class EngineMachine(RuleBasedStateMachine):
         rate: str,
         score: int | None,
         first_due_in: int,
+        method: str = "equal_installment",
     ) -> dict[str, Any]:
-        if product == "sme_loan":
+        if PRODUCTS[product].borrower_types[0] == "enterprise":
             borrower: dict[str, Any] = {"type": "enterprise", "name": "某公司", "uscc": "91110000600037341L"}
         else:
             borrower = {"type": "individual", "name": "张三", "id_number": "11010519491231002X"}
@@ -124,12 +140,17 @@ class EngineMachine(RuleBasedStateMachine):
         params = {
             "product": product,
             "merchant_order_id": "ORD",
+            **testing.parties(product),
             "borrower": borrower,
             "loan": {
                 "principal": {"amount": principal, "currency": "CNY"},
                 "term_months": months,
                 "annual_rate": rate,
                 "first_due_date": first_due.isoformat(),
+                # the method asked for where the product offers it, else the default
+                "repayment_method": method
+                if method in PRODUCTS[product].methods and not (method == "interest_first" and rate == "0")
+                else "equal_installment",
             },
         }
         quote: dict[str, Any] = self.engine.create_quote(tenant, params)

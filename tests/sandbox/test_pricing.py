@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from yangguang_sdk import testing
 from yangguang_sdk.sandbox import pricing
 from yangguang_sdk.sandbox.engine import Engine
 from yangguang_sdk.sandbox.products import PRODUCTS
@@ -120,6 +121,7 @@ def quote_params(
     return {
         "product": product,
         "merchant_order_id": "ORD-1",
+        **testing.parties(product),  # a licensed lender as beneficiary where the product needs one
         "borrower": borrower,
         "loan": {
             "principal": {"amount": int(Decimal(principal) * 100), "currency": "CNY"},

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INPUT_COLUMNS",
+    "PARTY_COLUMNS",
     "REQUIRED_COLUMNS",
     "OUTPUT_COLUMNS",
     "BatchOptions",
@@ -78,6 +79,18 @@ __all__ = [
     "EPILOG",
 ]
 
+PARTY_COLUMNS = (
+    "repayment_method",
+    "beneficiary_type",
+    "beneficiary_name",
+    "beneficiary_uscc",
+    "vin",
+    "guarantor_name",
+    "guarantor_uscc",
+    "contract_number",
+)
+"""The columns of DESIGN §7.5 (method, beneficiary, vehicle, guarantor, contract): optional, and
+left out of a row's idempotency key while empty, so a file without them keeps its keys."""
 INPUT_COLUMNS = (
     "merchant_order_id",
     "product",
@@ -91,6 +104,7 @@ INPUT_COLUMNS = (
     "term_months",
     "annual_rate",
     "first_due_date",
+    *PARTY_COLUMNS,
 )
 REQUIRED_COLUMNS = ("merchant_order_id", "name", "principal", "term_months", "annual_rate", "first_due_date")
 OUTPUT_COLUMNS = (
@@ -154,7 +168,7 @@ def quote_request(row: dict[str | None, Any], default_product: str) -> dict[str,
         raise RowError("merchant_order_id", "is required")
     product = _cell(row, "product") or default_product
     kind = _cell(row, "borrower_type") or (
-        PRODUCTS[product].borrower_type if product in PRODUCTS else "individual"
+        PRODUCTS[product].borrower_types[0] if product in PRODUCTS else "individual"
     )
     name = _cell(row, "name")
     if not name:
@@ -197,7 +211,7 @@ def quote_request(row: dict[str | None, Any], default_product: str) -> dict[str,
         raise RowError("first_due_date", "is required (YYYY-MM-DD)")
     if first_due.lower().startswith("today") and _RELATIVE_DATE.fullmatch(first_due) is None:
         raise RowError("first_due_date", "write today+N (N days after the insurer's today) or YYYY-MM-DD")
-    return {
+    request: dict[str, Any] = {
         "product": product,
         "merchant_order_id": order,
         "borrower": borrower,
@@ -208,6 +222,23 @@ def quote_request(row: dict[str | None, Any], default_product: str) -> dict[str,
             "first_due_date": first_due,
         },
     }
+    method = _cell(row, "repayment_method")
+    if method:
+        request["loan"]["repayment_method"] = method
+    for name, columns in _PARTY_FIELDS.items():
+        cells = {key: _cell(row, column) for key, column in columns.items()}
+        if any(cells.values()):
+            request[name] = {key: value for key, value in cells.items() if value}
+    return request
+
+
+_PARTY_FIELDS: dict[str, dict[str, str]] = {
+    "beneficiary": {"type": "beneficiary_type", "name": "beneficiary_name", "uscc": "beneficiary_uscc"},
+    "vehicle": {"vin": "vin"},
+    "guarantor": {"name": "guarantor_name", "uscc": "guarantor_uscc"},
+    "contract": {"number": "contract_number"},
+}
+"""The request's objects of DESIGN §7.5, each field from its CSV column."""
 
 
 def input_row(request: dict[str, Any]) -> list[str]:
@@ -228,7 +259,12 @@ def input_row(request: dict[str, Any]) -> list[str]:
         "term_months": str(loan["term_months"]),
         "annual_rate": str(loan["annual_rate"]),
         "first_due_date": str(loan["first_due_date"]),
+        "repayment_method": loan.get("repayment_method", ""),
     }
+    for name, columns in _PARTY_FIELDS.items():
+        given = request.get(name) or {}
+        for key, column in columns.items():
+            cells[column] = str(given.get(key, ""))
     return [cells[column] for column in INPUT_COLUMNS]
 
 
@@ -242,6 +278,8 @@ def idempotency_key(row: dict[str | None, Any], default_product: str, attempt: i
     derived from the output, so a retry cut short by a crash comes back under the same key."""
     cells = [_cell(row, c) for c in INPUT_COLUMNS]
     cells[1] = cells[1] or default_product
+    while len(cells) > len(INPUT_COLUMNS) - len(PARTY_COLUMNS) and not cells[-1]:
+        cells.pop()  # empty new columns: the key of a row written before they existed
     digest = hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()[:16]
     key = f"batch-{_cell(row, 'merchant_order_id')[:200]}-{digest}"
     return f"{key}-retry{attempt}" if attempt else key
@@ -264,7 +302,16 @@ def _has_relative_date(row: dict[str | None, Any]) -> bool:
     return _RELATIVE_DATE.fullmatch(_cell(row, "first_due_date")) is not None
 
 
-_PARAM_COLUMNS = {"borrower.type": "borrower_type"}
+_PARAM_COLUMNS = {
+    "borrower.type": "borrower_type",
+    # a field of an object (beneficiary.uscc), and the object itself (beneficiary: its first column)
+    **{
+        f"{field}.{key}": column
+        for field, columns in _PARTY_FIELDS.items()
+        for key, column in columns.items()
+    },
+    **{field: next(iter(columns.values())) for field, columns in _PARTY_FIELDS.items()},
+}
 
 
 def _column(param: str | None) -> str:
@@ -854,7 +901,8 @@ def _check_overwrite(path: Path) -> None:
         return
     except (OSError, UnicodeDecodeError):
         header = "(unreadable)"
-    if header not in ("", ",".join(INPUT_COLUMNS)):
+    base = ",".join(INPUT_COLUMNS[: len(INPUT_COLUMNS) - len(PARTY_COLUMNS)])
+    if header not in ("", base, ",".join(INPUT_COLUMNS)):
         raise CLIError(
             f"{path} exists and is not a generated portfolio (a decisions file?); "
             "choose another --output or delete it first",
@@ -890,7 +938,11 @@ def _generate_today(
 class ProductChoice(str, Enum):
     consumer_installment = "consumer_installment"
     platform_loan = "platform_loan"
+    auto_installment = "auto_installment"
     sme_loan = "sme_loan"
+    enterprise_loan = "enterprise_loan"
+    guaranteed_loan = "guaranteed_loan"
+    contract_performance = "contract_performance"
 
 
 class ProgressMode(str, Enum):
@@ -910,7 +962,7 @@ EPILOG = (
     "  yangguang quote-batch loans.csv -o decisions.csv --retry-errors\n"
     "  # write 100,000 valid test loans\n"
     "  yangguang quote-batch --generate 100000 -o loans.csv\n\n"
-    "Input columns: merchant_order_id, product, borrower_type, name, id_number, uscc, phone, credit_score, principal (yuan, e.g. 12999.00), term_months, annual_rate (e.g. 0.12), first_due_date (YYYY-MM-DD, or today+N: N days after the insurer's today).\n\n"
+    "Input columns: merchant_order_id, product, borrower_type, name, id_number, uscc, phone, credit_score, principal (yuan, e.g. 12999.00), term_months, annual_rate (e.g. 0.12), first_due_date (YYYY-MM-DD, or today+N: N days after the insurer's today); optional: repayment_method, beneficiary_type, beneficiary_name, beneficiary_uscc, vin, guarantor_name, guarantor_uscc, contract_number.\n\n"
     "Output columns: row, merchant_order_id, decision (approved, declined, referred or error), premium, sum_insured, decline_reason, quote_id, expires_at, error_code, error_param, error_message.\n\n"
     "Exit codes: 0 ok, 1 API or runtime error (or the first 100 rows all failed alike: stopped early), 2 usage error, 3 some rows failed."
 )

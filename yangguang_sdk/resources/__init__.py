@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .claims import AsyncClaims, Claims
 from .events import AsyncEvents, Events
+from .exposure import AsyncExposure, Exposure
 from .policies import AsyncPolicies, Policies
 from .quotes import AsyncQuotes, Quotes
 from .repayments import AsyncRepayments, Repayments
@@ -13,6 +14,7 @@ from .webhook_endpoints import AsyncWebhookEndpoints, WebhookEndpoints
 __all__ = [
     "AsyncClaims",
     "AsyncEvents",
+    "AsyncExposure",
     "AsyncPolicies",
     "AsyncQuotes",
     "AsyncRepayments",
@@ -20,6 +22,7 @@ __all__ = [
     "AsyncWebhookEndpoints",
     "Claims",
     "Events",
+    "Exposure",
     "Policies",
     "Quotes",
     "Repayments",

@@ -7,8 +7,17 @@ from collections.abc import Mapping
 from typing_extensions import Unpack
 
 from .._request import APIRequest
+from ..errors import ParameterError
+from ..types.product_rules import quote_rule_violation
 from ..types.quote import ProductName, Quote, QuoteCreateParams
-from ..types.quote_params import BorrowerParam, LoanParam
+from ..types.quote_params import (
+    BeneficiaryParam,
+    BorrowerParam,
+    ContractParam,
+    GuarantorParam,
+    LoanParam,
+    VehicleParam,
+)
 from ._resource import (
     AsyncAPIResource,
     RequestOptions,
@@ -29,6 +38,10 @@ def create(
     merchant_order_id: str,
     borrower: BorrowerParam | Mapping[str, object],
     loan: LoanParam | Mapping[str, object],
+    beneficiary: BeneficiaryParam | Mapping[str, object] | None = None,
+    vehicle: VehicleParam | Mapping[str, object] | None = None,
+    guarantor: GuarantorParam | Mapping[str, object] | None = None,
+    contract: ContractParam | Mapping[str, object] | None = None,
     **opts: Unpack[RequestOptions],
 ) -> APIRequest[Quote]:
     """Underwrite and price one installment purchase or loan.
@@ -39,13 +52,35 @@ def create(
     ``borrower`` is ``{"type": "individual", "name", "id_number", "phone", "credit_score"}`` or
     ``{"type": "enterprise", "name", "uscc", "credit_score"}`` (``types.BorrowerParam``);
     ``loan`` is ``{"principal": Money, "term_months", "annual_rate": "0.12", "first_due_date":
-    "2026-12-25"}`` (``types.LoanParam``). Any mapping is taken too, for dicts built step by step.
-    Identity numbers, money and dates are checked here, before anything is sent.
+    "2026-12-25", "repayment_method"?}`` (``types.LoanParam``). Any mapping is taken too, for dicts
+    built step by step.
+
+    ``beneficiary`` is who the insurer pays on a claim (代偿): ``{"type": "bank", "name", "uscc"}``
+    (or ``consumer_finance_company``, ``microloan_company``, ``trust_company``), required by the
+    products for licensed lenders (platform_loan, sme_loan, enterprise_loan, guaranteed_loan);
+    ``{"type": "enterprise", ...}``, the creditor, for contract_performance; ``{"type":
+    "merchant"}`` (yourself), the default of consumer_installment and auto_installment.
+    ``vehicle={"vin": ...}`` (auto_installment), ``guarantor={"name", "uscc"}`` (guaranteed_loan)
+    and ``contract={"number"}`` (contract_performance) are required by their products only.
+
+    Identity numbers, VINs, money and dates are checked here, before anything is sent, and so are
+    the product's rules (``types.products``): the borrower type, the repayment method offered, the
+    objects required, the beneficiary.
     """
+    given = {"beneficiary": beneficiary, "vehicle": vehicle, "guarantor": guarantor, "contract": contract}
     body = validate_params(
         QuoteCreateParams,
-        {"product": product, "merchant_order_id": merchant_order_id, "borrower": borrower, "loan": loan},
+        {
+            "product": product,
+            "merchant_order_id": merchant_order_id,
+            "borrower": borrower,
+            "loan": loan,
+            **{name: value for name, value in given.items() if value is not None},
+        },
     )
+    violation = quote_rule_violation(body)
+    if violation is not None:
+        raise ParameterError(violation.message, param=violation.param, code=violation.code)
     return APIRequest("POST", "/v1/quotes", Quote, body=body, **options(opts))
 
 

@@ -24,6 +24,8 @@ from .._constants import API_VERSION
 from .._request import ENCODED_KEY_MARKER, IDEMPOTENCY_KEY_MAX_CHARS, idempotency_key_from_header
 from ..types import (
     Claim,
+    ExposureCheck,
+    ExposureCheckParams,
     Policy,
     PolicyBindParams,
     PolicyCancelParams,
@@ -630,6 +632,14 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
                 422, "invalid_parameter", "Give days, hours or minutes greater than zero.", "days"
             )
         return idempotent(tenant, key, fingerprint, lambda: engine.advance(tenant, delta), atomic=False)
+
+    # -- exposure checks (DESIGN §7.5) ------------------------------------------------------
+    @app.post("/v1/exposure_checks", **_doc(ExposureCheck, "exposure"))
+    async def check_exposure(
+        params: ExposureCheckParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
+    ) -> JSONResponse:
+        """How much more a borrower may be insured for: the limit, what active policies use, what is left."""
+        return idempotent(tenant, key, fingerprint, lambda: engine.check_exposure(tenant, params))
 
     app.state.engine = engine
     app.state.delivery = webhooks

@@ -2,7 +2,8 @@
 
 Nothing here touches storage or the clock: every function takes numbers and dates and returns
 numbers and dates, so the rules can be tested one by one. Money is never a float. The borrower's
-schedule is computed exactly, as ratios of integers (``_Annuity``), so an exact half fen rounds up;
+schedule is computed exactly, as ratios of integers (``_Annuity``, ``_EqualPrincipal``,
+``_InterestFirst``), so an exact half fen rounds up;
 everything else runs in a local Decimal context of 50 significant digits. Pricing works on
 unrounded amounts in yuan; the premium, the borrower's schedule, refunds and claims are the only
 rounded results and are returned as integer fen.
@@ -10,14 +11,17 @@ rounded results and are returned as integer fen.
 Rules implemented (exactly as DESIGN §4 states them):
 
 - monthly hazard ``h = 1 − (1 − PD₂ᵧ)^(1/24)`` with PD₂ᵧ from the score band;
-- equal installments (等额本息) at ``r = annual_rate / 12``; ``EAD_t = B_{t−1}·(1 + r)``;
+- three repayment methods at ``r = annual_rate / 12`` (DESIGN §7.5): equal installments (等额本息),
+  equal principal parts (等额本金: P/n a month, interest r·B_{t−1}) and interest first (先息后本:
+  r·P a month, the whole principal with installment n); ``EAD_t = B_{t−1}·(1 + r)`` with B from the
+  unrounded schedule of the method;
 - ``EL_t = (1 − h)^{t−1} · h · LGD · (1 − deductible) · EAD_t``;
 - gross premium ``(EL + ¥5) / (1 − 0.15 − 0.10 − 0.05)`` half-up to the fen;
 - the borrower's schedule rounds each installment's principal and interest half-up to the fen, the
   last one takes the remainders; installment t is due ``first_due_date + (t − 1)`` months, the day
   clipped to the month's end;
-- comprehensive cost = 12 × the monthly IRR of: the principal received, then n payments of the
-  unrounded installment plus the rounded premium / n;
+- comprehensive cost = 12 × the monthly IRR of: the principal received at month 0, then at month
+  t the unrounded installment_t plus the rounded premium / n (unequal flows for all but 等额本息);
 - earned share on a date (exposure-weighted by EL_t, pro rata by whole days inside the current
   period), refund = premium × (1 − share) rounded down to the fen;
 - claim = (principal of every unpaid installment + interest of unpaid installments due on or before
@@ -36,12 +40,14 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from typing import ParamSpec, TypeVar
 
+from ..types.products import RepaymentMethod
 from .products import PD_TABLE, PRICING, PricingParameters, Product
 
 __all__ = [
     "PRECISION",
     "Pricing",
     "ScheduleLine",
+    "installments",
     "add_months",
     "claim_amount",
     "comprehensive_cost",
@@ -52,6 +58,7 @@ __all__ = [
     "fen_to_yuan",
     "gross_premium",
     "level_payment",
+    "method_offered",
     "borrower_schedule",
     "monthly_hazard",
     "monthly_irr",
@@ -148,9 +155,8 @@ class _Annuity:
 
     def __init__(self, principal: Decimal, annual_rate: Decimal, term_months: int) -> None:
         pn, pd = principal.as_integer_ratio()
-        a, d = annual_rate.as_integer_ratio()
-        g = math.gcd(a, 12 * d)  # r in lowest terms keeps the powers small
-        a, q, n = a // g, 12 * d // g, term_months
+        a, q = _monthly_rate(annual_rate)
+        n = term_months
         u_pow, q_pow = [1], [1]
         if a:
             for _ in range(n):
@@ -187,6 +193,72 @@ class _Annuity:
         return _half_up(numerator * 100, self.denominator)
 
 
+class _EqualPrincipal:
+    """Equal principal parts (等额本金), exactly, over the one denominator q·pd·n (P = pn/pd,
+    r = a/q): principal part P/n = pn·q / (q·pd·n); B_{t−1} = P·(n − t + 1)/n, so the interest
+    r·B_{t−1} = a·pn·(n − t + 1) / (q·pd·n); the total interest a·pn·n(n + 1)/2 over the same."""
+
+    __slots__ = ("denominator", "_a", "_n", "_pn", "_q")
+
+    def __init__(self, principal: Decimal, annual_rate: Decimal, term_months: int) -> None:
+        pn, pd = principal.as_integer_ratio()
+        self._a, self._q = _monthly_rate(annual_rate)
+        self._n, self._pn = term_months, pn
+        self.denominator = self._q * pd * term_months
+
+    def interest(self, t: int) -> int:
+        return self._a * self._pn * (self._n - t + 1)
+
+    def principal_part(self, t: int) -> int:
+        return self._pn * self._q
+
+    def total_interest(self) -> int:
+        return self._a * self._pn * (self._n * (self._n + 1) // 2)
+
+    def fen(self, numerator: int) -> int:
+        return _half_up(numerator * 100, self.denominator)
+
+
+class _InterestFirst:
+    """Interest first (先息后本), exactly, over q·pd (P = pn/pd, r = a/q): interest r·P = a·pn / (q·pd)
+    every month, the principal pn·q / (q·pd) with the last installment."""
+
+    __slots__ = ("denominator", "_a", "_n", "_pn", "_q")
+
+    def __init__(self, principal: Decimal, annual_rate: Decimal, term_months: int) -> None:
+        pn, pd = principal.as_integer_ratio()
+        self._a, self._q = _monthly_rate(annual_rate)
+        self._n, self._pn = term_months, pn
+        self.denominator = self._q * pd
+
+    def interest(self, t: int) -> int:
+        return self._a * self._pn
+
+    def principal_part(self, t: int) -> int:
+        return self._pn * self._q if t == self._n else 0
+
+    def total_interest(self) -> int:
+        return self._n * self._a * self._pn
+
+    def fen(self, numerator: int) -> int:
+        return _half_up(numerator * 100, self.denominator)
+
+
+_ExactLoan = _Annuity | _EqualPrincipal | _InterestFirst
+_EXACT: dict[RepaymentMethod, type[_Annuity] | type[_EqualPrincipal] | type[_InterestFirst]] = {
+    "equal_installment": _Annuity,
+    "equal_principal": _EqualPrincipal,
+    "interest_first": _InterestFirst,
+}
+
+
+def _monthly_rate(annual_rate: Decimal) -> tuple[int, int]:
+    """r = annual_rate / 12 as (a, q) in lowest terms (small powers, and never a rounded rate)."""
+    a, d = annual_rate.as_integer_ratio()
+    g = math.gcd(a, 12 * d)
+    return a // g, 12 * d // g
+
+
 def _half_up(numerator: int, denominator: int) -> int:
     """``numerator / denominator`` rounded half-up, i.e. a tie away from zero as ROUND_HALF_UP
     does, in integers."""
@@ -197,7 +269,8 @@ def _half_up(numerator: int, denominator: int) -> int:
 
 
 # The unrounded amounts below feed the expected loss (with the hazard, an irrational number) and the
-# cost cap; only the premium is rounded, so 50 digits serve. The rounded schedule uses _Annuity.
+# cost cap; only the premium is rounded, so 50 digits serve. The rounded schedule uses the exact
+# classes above.
 
 
 @_precise
@@ -210,21 +283,52 @@ def level_payment(principal: Decimal, annual_rate: Decimal, term_months: int) ->
 
 
 @_precise
-def outstanding_balances(principal: Decimal, annual_rate: Decimal, term_months: int) -> list[Decimal]:
+def outstanding_balances(
+    principal: Decimal,
+    annual_rate: Decimal,
+    term_months: int,
+    method: RepaymentMethod = "equal_installment",
+) -> list[Decimal]:
     """``[B_0, B_1, ..., B_n]``: the unrounded balance after t payments (B_0 = principal)."""
+    n = term_months
+    if method == "equal_principal":
+        return [principal * (n - t) / n for t in range(n + 1)]
+    if method == "interest_first":
+        return [principal] * n + [Decimal(0)]
     r = annual_rate / 12
-    payment = level_payment(principal, annual_rate, term_months)
+    payment = level_payment(principal, annual_rate, n)
     balances = [principal]
-    for _ in range(term_months):
+    for _ in range(n):
         balances.append(balances[-1] * (_ONE + r) - payment)
     return balances
 
 
 @_precise
-def exposures(principal: Decimal, annual_rate: Decimal, term_months: int) -> list[Decimal]:
+def installments(
+    principal: Decimal,
+    annual_rate: Decimal,
+    term_months: int,
+    method: RepaymentMethod = "equal_installment",
+) -> list[Decimal]:
+    """``[installment_1, ..., installment_n]``, unrounded: principal part plus r·B_{t−1}."""
+    n = term_months
+    if method == "equal_installment":
+        return [level_payment(principal, annual_rate, n)] * n
+    r = annual_rate / 12
+    balances = outstanding_balances(principal, annual_rate, n, method)
+    return [balances[t - 1] - balances[t] + r * balances[t - 1] for t in range(1, n + 1)]
+
+
+@_precise
+def exposures(
+    principal: Decimal,
+    annual_rate: Decimal,
+    term_months: int,
+    method: RepaymentMethod = "equal_installment",
+) -> list[Decimal]:
     """``[EAD_1, ..., EAD_n]`` with ``EAD_t = B_{t−1}·(1 + r)``."""
     r = annual_rate / 12
-    balances = outstanding_balances(principal, annual_rate, term_months)
+    balances = outstanding_balances(principal, annual_rate, term_months, method)
     return [balances[t - 1] * (_ONE + r) for t in range(1, term_months + 1)]
 
 
@@ -236,12 +340,13 @@ def expected_losses(
     hazard: Decimal,
     lgd: Decimal,
     deductible: Decimal,
+    method: RepaymentMethod = "equal_installment",
 ) -> list[Decimal]:
     """``[EL_1, ..., EL_n]``, ``EL_t = (1 − h)^{t−1} · h · LGD · (1 − deductible) · EAD_t``."""
     loss_share = lgd * (_ONE - deductible)
     survival = _ONE
     result = []
-    for ead in exposures(principal, annual_rate, term_months):
+    for ead in exposures(principal, annual_rate, term_months, method):
         result.append(survival * hazard * loss_share * ead)
         survival *= _ONE - hazard
     return result
@@ -267,14 +372,25 @@ class ScheduleLine:
         return self.principal + self.interest
 
 
+def method_offered(product: Product, method: RepaymentMethod, annual_rate: Decimal) -> bool:
+    """Whether ``product`` offers ``method`` at this rate (先息后本 needs a rate above zero)."""
+    return method in product.methods and not (method == "interest_first" and annual_rate == 0)
+
+
 @_precise
 def borrower_schedule(
-    principal: Decimal, annual_rate: Decimal, term_months: int, first_due_date: dt.date
+    principal: Decimal,
+    annual_rate: Decimal,
+    term_months: int,
+    first_due_date: dt.date,
+    method: RepaymentMethod = "equal_installment",
 ) -> list[ScheduleLine]:
     """The schedule shown to the borrower: each installment's principal and interest rounded half-up
     to the fen; the last installment's principal is the principal minus the others', its interest
-    the rounded total interest minus the others'."""
-    loan = _Annuity(principal, annual_rate, term_months)
+    the rounded total interest minus the others'. The same rule for every repayment method."""
+    if method == "interest_first" and annual_rate == 0:
+        raise ValueError("interest_first needs a rate above zero")
+    loan: _ExactLoan = _EXACT[method](principal, annual_rate, term_months)
     dates = due_dates(first_due_date, term_months)
     lines = [
         ScheduleLine(t, dates[t - 1], loan.fen(loan.principal_part(t)), loan.fen(loan.interest(t)))
@@ -295,22 +411,27 @@ def borrower_schedule(
 
 
 @_precise
-def monthly_irr(principal: Decimal, payment: Decimal, term_months: int) -> Decimal:
-    """The monthly rate i with ``principal = Σ_{k=1..n} payment / (1 + i)^k``.
+def monthly_irr(principal: Decimal, payments: Sequence[Decimal]) -> Decimal:
+    """The monthly rate i with ``principal = Σ_{t=1..n} payments[t−1] / (1 + i)^t``: the IRR of
+    cash flows that need not be equal (等额本金, 先息后本).
 
-    Newton's method on the annuity formula, kept inside a bracket where the present value changes
-    sign and falling back to bisection, until the step is below 1e-40.
+    Newton's method kept inside a bracket where the present value changes sign, falling back to
+    bisection, until the step is below 1e-40. With one outflow followed by inflows only, the present
+    value falls as i rises, so the root is unique.
     """
-    n = term_months
+    n = len(payments)
 
-    def npv(i: Decimal) -> Decimal:  # present value of the payments minus the principal
-        if i == 0:
-            return payment * n - principal
-        return payment * (_ONE - (_ONE + i) ** -n) / i - principal
+    def npv_and_slope(i: Decimal) -> tuple[Decimal, Decimal]:
+        # Horner in v = 1/(1 + i): Σ c_t v^t and its derivative in i, −Σ t c_t v^(t+1).
+        v = _ONE / (_ONE + i)
+        value, slope = Decimal(0), Decimal(0)
+        for t in range(n, 0, -1):
+            value = (value + payments[t - 1]) * v
+            slope = (slope + t * payments[t - 1]) * v
+        return value - principal, -slope * v
 
-    def slope(i: Decimal) -> Decimal:  # d npv / d i
-        annuity = (_ONE - (_ONE + i) ** -n) / i
-        return payment * (n * (_ONE + i) ** -(n + 1) - annuity) / i
+    def npv(i: Decimal) -> Decimal:
+        return npv_and_slope(i)[0]
 
     at_zero = npv(Decimal(0))
     if at_zero == 0:
@@ -327,7 +448,7 @@ def monthly_irr(principal: Decimal, payment: Decimal, term_months: int) -> Decim
     tolerance = Decimal("1e-40")
     guess = (lo + hi) / 2
     for _ in range(400):
-        value = npv(guess)
+        value, derivative = npv_and_slope(guess)
         if value == 0:
             return guess
         if value > 0:
@@ -335,12 +456,10 @@ def monthly_irr(principal: Decimal, payment: Decimal, term_months: int) -> Decim
         else:
             hi = guess
         candidate = (lo + hi) / 2
-        if guess != 0:
-            derivative = slope(guess)
-            if derivative != 0:
-                newton = guess - value / derivative
-                if lo < newton < hi:
-                    candidate = newton
+        if derivative != 0:
+            newton = guess - value / derivative
+            if lo < newton < hi:
+                candidate = newton
         if abs(candidate - guess) < tolerance or hi - lo < tolerance:
             return candidate
         guess = candidate
@@ -349,16 +468,19 @@ def monthly_irr(principal: Decimal, payment: Decimal, term_months: int) -> Decim
 
 @_precise
 def comprehensive_cost(
-    principal: Decimal, annual_rate: Decimal, term_months: int, premium: Decimal
+    principal: Decimal,
+    annual_rate: Decimal,
+    term_months: int,
+    premium: Decimal,
+    method: RepaymentMethod = "equal_installment",
 ) -> Decimal:
-    """12 × the monthly IRR of: ``principal`` received, then ``term_months`` payments of the unrounded
-    installment plus ``premium`` (rounded, in yuan) / n."""
-    payment = level_payment(principal, annual_rate, term_months) + premium / term_months
+    """12 × the monthly IRR of: ``principal`` received at month 0, then at month t the unrounded
+    installment_t plus ``premium`` (rounded, in yuan) / n."""
+    share = premium / term_months
+    flows = [amount + share for amount in installments(principal, annual_rate, term_months, method)]
     # 30 places: far below any money amount, and the iteration's last-digit noise is gone, so a cost
     # of exactly 24% compares equal to the cap.
-    return (monthly_irr(principal, payment, term_months) * 12).quantize(
-        Decimal("1e-30"), rounding=ROUND_HALF_UP
-    )
+    return (monthly_irr(principal, flows) * 12).quantize(Decimal("1e-30"), rounding=ROUND_HALF_UP)
 
 
 # --- after the bind ------------------------------------------------------------------------------
@@ -449,19 +571,27 @@ def price_loan(
     first_due_date: dt.date,
     score: int | None,
     *,
+    method: RepaymentMethod = "equal_installment",
     params: PricingParameters = PRICING,
 ) -> Pricing:
-    """The schedule, sum insured and (with a score) EL_t, premium and comprehensive cost of a loan."""
+    """The schedule, sum insured and (with a score) EL_t, premium and comprehensive cost of a loan
+    repaid by ``method`` (which the caller has checked the product offers)."""
     principal = fen_to_yuan(principal_fen)
-    schedule = tuple(borrower_schedule(principal, annual_rate, term_months, first_due_date))
+    schedule = tuple(borrower_schedule(principal, annual_rate, term_months, first_due_date, method))
     sum_insured = sum(line.amount for line in schedule)
     if score is None:
         return Pricing(None, schedule, sum_insured, (), None, None)
     losses = tuple(
         expected_losses(
-            principal, annual_rate, term_months, monthly_hazard(score), product.lgd, product.deductible
+            principal,
+            annual_rate,
+            term_months,
+            monthly_hazard(score),
+            product.lgd,
+            product.deductible,
+            method,
         )
     )
     premium = gross_premium(sum(losses, Decimal(0)), params)
-    cost = comprehensive_cost(principal, annual_rate, term_months, fen_to_yuan(premium))
+    cost = comprehensive_cost(principal, annual_rate, term_months, fen_to_yuan(premium), method)
     return Pricing(score, schedule, sum_insured, losses, premium, cost)

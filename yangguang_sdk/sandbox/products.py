@@ -12,9 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..types.products import PRODUCTS, BorrowerType, Product
+from ..types.products import EXPOSURE_LIMITS, PRODUCTS, BorrowerType, Product
 
 __all__ = [
+    "EXPOSURE_LIMITS",
     "PD_TABLE",
     "PRICING",
     "PRODUCTS",

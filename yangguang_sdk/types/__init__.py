@@ -17,7 +17,8 @@ from .event import (
     WebhookEndpointEvent,
     parse_event,
 )
-from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode
+from .exposure import ExposureCheck, ExposureCheckParams
+from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode, VehicleIdentificationNumber
 from .money import Money
 from .policy import (
     Policy,
@@ -29,36 +30,59 @@ from .policy import (
     RepaymentCreateParams,
 )
 from .quote import (
+    Beneficiary,
+    BeneficiaryParams,
     Borrower,
+    Contract,
+    ContractParams,
     EnterpriseBorrower,
+    Guarantor,
+    GuarantorParams,
     IndividualBorrower,
     Installment,
     LoanTerms,
     Quote,
     QuoteCreateParams,
+    Vehicle,
+    VehicleParams,
 )
 from .quote_params import (
+    BeneficiaryParam,
     BorrowerParam,
+    ContractParam,
     EnterpriseBorrowerParam,
+    GuarantorParam,
     IndividualBorrowerParam,
     LoanParam,
     MoneyParam,
+    VehicleParam,
 )
 from .webhook_endpoint import DeliveryAttempt, WebhookEndpoint, WebhookEndpointCreateParams
 
 __all__ = [
     "EVENT_TYPES",
     "BaseEvent",
+    "Beneficiary",
+    "BeneficiaryParam",
+    "BeneficiaryParams",
     "Borrower",
     "BorrowerParam",
     "Claim",
     "ClaimEvent",
     "ClaimStatus",
+    "Contract",
+    "ContractParam",
+    "ContractParams",
     "DeliveryAttempt",
     "EnterpriseBorrower",
     "EnterpriseBorrowerParam",
     "Event",
+    "ExposureCheck",
+    "ExposureCheckParams",
     "GenericEvent",
+    "Guarantor",
+    "GuarantorParam",
+    "GuarantorParams",
     "IndividualBorrower",
     "IndividualBorrowerParam",
     "Installment",
@@ -84,6 +108,10 @@ __all__ = [
     "ResponseInfo",
     "SocialCreditCode",
     "TestClock",
+    "Vehicle",
+    "VehicleIdentificationNumber",
+    "VehicleParam",
+    "VehicleParams",
     "WebhookEndpoint",
     "WebhookEndpointCreateParams",
     "WebhookEndpointEvent",

@@ -7,6 +7,7 @@ from typing import Literal
 
 from ._base import APIObject
 from .money import Money
+from .quote import Beneficiary
 
 __all__ = ["Claim", "ClaimStatus", "TestClock"]
 
@@ -30,6 +31,10 @@ class Claim(APIObject):
     installment: int | None = None
     """The earliest unpaid installment, whose waiting period ran out."""
     version: int = 1
+    beneficiary: Beneficiary | None = None
+    """Who the insurer pays: the policy's beneficiary (a bank, the creditor, or the merchant)."""
+    paid_to: Beneficiary | None = None
+    """Who was paid (代偿), once the claim is paid."""
 
 
 class TestClock(APIObject):

@@ -1,9 +1,10 @@
 """Chinese identity numbers, checked exactly and masked wherever they are shown.
 
 Resident ID numbers follow GB 11643 (18 characters, ISO 7064 MOD 11-2 check character, a real
-birth date); Unified Social Credit Codes follow GB 32100 (18 characters, MOD 31 check). Both are
-personal or business data: ``repr`` and ``str`` show ``110105********002X``, and error messages
-never repeat the value.
+birth date); Unified Social Credit Codes follow GB 32100 (18 characters, MOD 31 check); vehicle
+identification numbers follow ISO 3779 / GB 16735 (17 characters, check digit in position 9). All
+are personal or business data: ``repr`` and ``str`` show ``110105********002X`` (a VIN
+``LSV**********3294``), and error messages never repeat the value.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ __all__ = [
     "ResidentIdNumber",
     "SocialCreditCode",
     "PhoneNumber",
+    "VehicleIdentificationNumber",
+    "vin_check_character",
+    "vin_problem",
     "resident_id_check_character",
     "social_credit_code_check_character",
     "resident_id_problem",
@@ -82,6 +86,41 @@ def social_credit_code_problem(value: str) -> str | None:
         return "contains a character outside the code's alphabet (no I, O, S, V, Z)"
     if social_credit_code_check_character(value[:17]) != value[17]:
         return "the check character does not match (a typo?)"
+    return None
+
+
+_VIN_ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q
+_VIN_VALUES = {
+    **{d: int(d) for d in "0123456789"},
+    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+    **dict(zip("JKLMN", range(1, 6), strict=True)),
+    "P": 7,
+    "R": 9,
+    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+}
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def vin_check_character(vin: str) -> str:
+    """The check digit (position 9, ``0``-``9`` or ``X``) of a 17-character VIN by ISO 3779 /
+    GB 16735: each character transliterated (A-H 1-8, J-N 1-5, P 7, R 9, S-Z 2-9), weighted
+    8 7 6 5 4 3 2 10 0 9 8 7 6 5 4 3 2, summed mod 11, 10 written ``X``. Position 9 itself is
+    ignored (its weight is 0). ValueError when ``vin`` is not 17 characters of the VIN alphabet."""
+    if len(vin) != 17 or any(c not in _VIN_ALPHABET for c in vin[:8] + vin[9:]):
+        raise ValueError("a VIN is 17 characters of 0-9 and A-Z without I, O and Q")
+    total = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True) if w)
+    remainder = total % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+def vin_problem(value: str) -> str | None:
+    """Why ``value`` is not a valid VIN (ISO 3779 / GB 16735), or None when it is."""
+    if len(value) != 17:
+        return "must be 17 characters"
+    if any(c not in _VIN_ALPHABET for c in value):
+        return "contains a character outside 0-9 and A-Z without I, O and Q"
+    if vin_check_character(value) != value[8]:
+        return "the check digit (position 9) does not match (a typo?)"
     return None
 
 
@@ -186,4 +225,16 @@ class PhoneNumber(_Sensitive):
     _problem = staticmethod(_phone_problem)
     _label = "phone"
     _error_type = "phone"
+    _keep = (3, 4)
+
+
+class VehicleIdentificationNumber(_Sensitive):
+    """A 17-character vehicle identification number (ISO 3779 / GB 16735), checked by its check
+    digit and masked when shown (``LSV**********3294``): tied to a named borrower it identifies a
+    person, so it is treated like the other identifiers."""
+
+    __slots__ = ()
+    _problem = staticmethod(vin_problem)
+    _label = "vin"
+    _error_type = "vin"
     _keep = (3, 4)

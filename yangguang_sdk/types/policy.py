@@ -9,7 +9,8 @@ from pydantic import Field
 
 from ._base import APIObject, CalendarDate, RequestModel, Timestamp
 from .money import Money
-from .quote import Installment
+from .products import RepaymentMethod
+from .quote import Beneficiary, Contract, Guarantor, Installment, Vehicle
 
 __all__ = [
     "Policy",
@@ -37,6 +38,11 @@ class Policy(APIObject):
     sum_insured: Money
     bound_at: dt.datetime
     cooling_off_until: dt.date
+    repayment_method: RepaymentMethod = "equal_installment"
+    beneficiary: Beneficiary | None = None
+    vehicle: Vehicle | None = None
+    guarantor: Guarantor | None = None
+    contract: Contract | None = None
     refund: Money | None = None
     cancelled_at: dt.datetime | None = None
     cancel_reason: str | None = None

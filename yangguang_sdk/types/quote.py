@@ -6,12 +6,13 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ._base import APIObject, CalendarDate, NestedObject, RequestModel
-from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode
+from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode, VehicleIdentificationNumber
 from .money import Money
+from .products import BeneficiaryType, RepaymentMethod
 
 __all__ = [
     "Installment",
@@ -21,13 +22,29 @@ __all__ = [
     "Borrower",
     "LoanTerms",
     "QuoteCreateParams",
+    "Beneficiary",
+    "BeneficiaryParams",
+    "Vehicle",
+    "VehicleParams",
+    "Guarantor",
+    "GuarantorParams",
+    "Contract",
+    "ContractParams",
     "ProductName",
     "Decision",
     "MerchantOrderId",
     "MERCHANT_ORDER_ID_RULE",
 ]
 
-ProductName = Literal["consumer_installment", "platform_loan", "sme_loan"]
+ProductName = Literal[
+    "consumer_installment",
+    "platform_loan",
+    "auto_installment",
+    "sme_loan",
+    "enterprise_loan",
+    "guaranteed_loan",
+    "contract_performance",
+]
 Decision = Literal["approved", "declined", "referred"]
 InstallmentStatus = Literal["scheduled", "paid", "overdue"]
 
@@ -78,6 +95,34 @@ class Installment(NestedObject):
     paid_at: dt.datetime | None = None
 
 
+class Beneficiary(NestedObject):
+    """Who the insurer pays on a claim (代偿): a licensed lender, a contract's creditor, or the
+    merchant itself (``type`` ``merchant``, no name or USCC)."""
+
+    type: BeneficiaryType
+    name: str | None = None
+    uscc: SocialCreditCode | None = None
+
+
+class Vehicle(NestedObject):
+    """The car an auto_installment loan pays for; the VIN is masked when shown."""
+
+    vin: VehicleIdentificationNumber
+
+
+class Guarantor(NestedObject):
+    """The guarantee company standing behind a guaranteed_loan."""
+
+    name: str
+    uscc: SocialCreditCode
+
+
+class Contract(NestedObject):
+    """The specific debt contract a contract_performance policy insures."""
+
+    number: str
+
+
 class Quote(APIObject):
     """The underwriting decision and price for one purchase or loan."""
 
@@ -93,12 +138,17 @@ class Quote(APIObject):
     created_at: dt.datetime
     decided_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None
+    repayment_method: RepaymentMethod = "equal_installment"
+    beneficiary: Beneficiary | None = None
+    vehicle: Vehicle | None = None
+    guarantor: Guarantor | None = None
+    contract: Contract | None = None
     schedule: list[Installment] = Field(default_factory=list)
     policy_id: str | None = None
 
 
 class IndividualBorrower(RequestModel):
-    """A person borrowing: consumer_installment and platform_loan."""
+    """A person borrowing: consumer_installment, platform_loan, auto_installment, guaranteed_loan."""
 
     type: Literal["individual"]
     name: Annotated[str, Field(min_length=1, max_length=100)]
@@ -108,7 +158,7 @@ class IndividualBorrower(RequestModel):
 
 
 class EnterpriseBorrower(RequestModel):
-    """A company borrowing: sme_loan."""
+    """A company borrowing: sme_loan, enterprise_loan, guaranteed_loan, contract_performance."""
 
     type: Literal["enterprise"]
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -120,12 +170,20 @@ Borrower = Annotated[IndividualBorrower | EnterpriseBorrower, Field(discriminato
 
 
 class LoanTerms(RequestModel):
-    """The loan being insured: principal, term, nominal annual rate and first due date."""
+    """The loan being insured: principal, term, nominal annual rate, first due date and how it is
+    repaid (``equal_installment`` 等额本息 unless said)."""
 
     principal: Money
     term_months: Annotated[int, Field(strict=True, ge=1, le=120)]
     annual_rate: Annotated[Decimal, Field(ge=0, le=1, max_digits=12)]
     first_due_date: CalendarDate
+    repayment_method: RepaymentMethod | None = None
+    """None (not sent) means ``equal_installment``; ``method`` says which applies."""
+
+    @property
+    def method(self) -> RepaymentMethod:
+        """The repayment method that applies: the one given, else ``equal_installment``."""
+        return self.repayment_method or "equal_installment"
 
     @field_validator("annual_rate", mode="before")
     @classmethod
@@ -142,6 +200,52 @@ class LoanTerms(RequestModel):
         return value
 
 
+_Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class BeneficiaryParams(RequestModel):
+    """Who is paid on a claim. A licensed lender (``bank``, ``consumer_finance_company``,
+    ``microloan_company``, ``trust_company``) or a contract's creditor (``enterprise``) has a name
+    and a USCC; ``merchant`` (the caller itself) has neither."""
+
+    type: BeneficiaryType
+    name: _Name | None = None
+    uscc: SocialCreditCode | None = None
+
+    @model_validator(mode="after")
+    def _named_unless_merchant(self) -> BeneficiaryParams:
+        if self.type == "merchant":
+            if self.name is not None or self.uscc is not None:
+                raise PydanticCustomError(
+                    "beneficiary", "a merchant beneficiary is the caller itself: give no name or uscc"
+                )
+        elif self.name is None or self.uscc is None:
+            field = "name" if self.name is None else "uscc"
+            raise PydanticCustomError(
+                "beneficiary", f"a {self.type} beneficiary needs a name and a uscc ({field} is missing)"
+            )
+        return self
+
+
+class VehicleParams(RequestModel):
+    """The car of an auto_installment loan: its VIN, checked by the check digit before sending."""
+
+    vin: VehicleIdentificationNumber
+
+
+class GuarantorParams(RequestModel):
+    """The guarantee company of a guaranteed_loan."""
+
+    name: _Name
+    uscc: SocialCreditCode
+
+
+class ContractParams(RequestModel):
+    """The specific debt contract of a contract_performance policy."""
+
+    number: Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class QuoteCreateParams(RequestModel):
     """The body of ``POST /v1/quotes``."""
 
@@ -149,3 +253,7 @@ class QuoteCreateParams(RequestModel):
     merchant_order_id: MerchantOrderId
     borrower: Borrower
     loan: LoanTerms
+    beneficiary: BeneficiaryParams | None = None
+    vehicle: VehicleParams | None = None
+    guarantor: GuarantorParams | None = None
+    contract: ContractParams | None = None

@@ -10,12 +10,23 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal, TypeAlias
 
-from typing_extensions import Required, TypedDict
+from typing_extensions import NotRequired, Required, TypedDict
 
-from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode
+from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode, VehicleIdentificationNumber
 from .money import Money
+from .products import BeneficiaryType, RepaymentMethod
 
-__all__ = ["MoneyParam", "IndividualBorrowerParam", "EnterpriseBorrowerParam", "BorrowerParam", "LoanParam"]
+__all__ = [
+    "MoneyParam",
+    "IndividualBorrowerParam",
+    "EnterpriseBorrowerParam",
+    "BorrowerParam",
+    "LoanParam",
+    "BeneficiaryParam",
+    "VehicleParam",
+    "GuarantorParam",
+    "ContractParam",
+]
 
 
 class MoneyParam(TypedDict):
@@ -26,7 +37,7 @@ class MoneyParam(TypedDict):
 
 
 class IndividualBorrowerParam(TypedDict, total=False):
-    """A person borrowing (consumer_installment, platform_loan)."""
+    """A person borrowing (consumer_installment, platform_loan, auto_installment, guaranteed_loan)."""
 
     type: Required[Literal["individual"]]
     name: Required[str]
@@ -39,7 +50,7 @@ class IndividualBorrowerParam(TypedDict, total=False):
 
 
 class EnterpriseBorrowerParam(TypedDict, total=False):
-    """A company borrowing (sme_loan)."""
+    """A company borrowing (sme_loan, enterprise_loan, guaranteed_loan, contract_performance)."""
 
     type: Required[Literal["enterprise"]]
     name: Required[str]
@@ -63,3 +74,35 @@ class LoanParam(TypedDict):
     """The nominal annual rate as a string or Decimal (``"0.12"``); floats are refused."""
     first_due_date: str | dt.date
     """``"2026-12-25"`` or a date; later installments fall due monthly after it."""
+    repayment_method: NotRequired[RepaymentMethod]
+    """``"equal_installment"`` (等额本息, the default), ``"equal_principal"`` (等额本金) or
+    ``"interest_first"`` (先息后本), as the product offers."""
+
+
+class BeneficiaryParam(TypedDict, total=False):
+    """Who the insurer pays on a claim (代偿): ``{"type": "bank", "name": ..., "uscc": ...}``, or
+    ``{"type": "merchant"}`` (the caller itself, with no name or USCC)."""
+
+    type: Required[BeneficiaryType]
+    name: str
+    uscc: str | SocialCreditCode
+
+
+class VehicleParam(TypedDict):
+    """The car of an auto_installment loan."""
+
+    vin: str | VehicleIdentificationNumber
+    """17 characters (ISO 3779 / GB 16735), checked by its check digit before sending."""
+
+
+class GuarantorParam(TypedDict):
+    """The guarantee company of a guaranteed_loan."""
+
+    name: str
+    uscc: str | SocialCreditCode
+
+
+class ContractParam(TypedDict):
+    """The specific debt contract of a contract_performance policy."""
+
+    number: str

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from ...types.money import Money
 from .. import pricing
 from ..clock import business_date, format_ts, midnight, to_micros
 from ..errors import Conflict, Invalid
-from ..products import PRODUCTS
+from ..products import EXPOSURE_LIMITS, PRODUCTS
 from ._core import public
 from .ledger import Ledger
 from .quotes import Quotes
@@ -54,6 +55,13 @@ class Policies(Quotes, Ledger):
                 f"Quote {quote_id} expired at {format_ts(quote.expires_at)}; create a new quote.",
             )
         product = PRODUCTS[quote.product]
+        limit = EXPOSURE_LIMITS[quote.borrower_type]
+        if self._exposure_used(tenant, quote.borrower_ref) + quote.loan.principal > limit:
+            raise Conflict(
+                "borrower_exposure_limit",
+                f"Binding quote {quote_id} would take the borrower's insured outstanding principal above "
+                f"the limit of {Money(limit)}: another policy was bound since it was quoted.",
+            )
         now = self._current
         with self._txn():
             record = PolicyRecord(
@@ -68,6 +76,9 @@ class Policies(Quotes, Ledger):
                 cooling_off_until=self._today() + dt.timedelta(days=product.cooling_off_days),
                 installments=[dataclasses.replace(line) for line in quote.schedule],
                 expected_losses=list(quote.expected_losses),
+                repayment_method=quote.loan.repayment_method,
+                parties=quote.parties,
+                borrower_ref=quote.borrower_ref,
             )
             self._put_policy(tenant, record)
             quote.policy_id = record.id

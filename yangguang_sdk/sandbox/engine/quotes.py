@@ -10,18 +10,23 @@ schedule arithmetic. A referred quote is decided 30 minutes after it was created
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import ROUND_HALF_UP, Decimal
 
-from ...types.quote import QuoteCreateParams
+from pydantic import BaseModel
+
+from ...types.exposure import ExposureCheckParams
+from ...types.product_rules import beneficiary_declined, effective_beneficiary, quote_rule_violation
+from ...types.quote import Borrower, QuoteCreateParams
 from .. import pricing
 from ..clock import to_micros
 from ..errors import Invalid, validated
-from ..products import PRICING, PRODUCTS
+from ..products import EXPOSURE_LIMITS, PRICING, PRODUCTS
 from ._core import Core, public
-from .records import Decision, Json, LineRecord, LoanRecord, QuoteRecord
+from .records import Decision, Json, LineRecord, LoanRecord, Parties, QuoteRecord, money
 from .render import render
 
-__all__ = ["Quotes", "MAX_PRINCIPAL_FEN", "MAX_FIRST_DUE_AHEAD"]
+__all__ = ["Quotes", "MAX_PRINCIPAL_FEN", "MAX_FIRST_DUE_AHEAD", "borrower_ref"]
 
 # Sanity bounds far beyond every product's limits: past them the request is invalid (422) rather
 # than priced and declined, as the schedule arithmetic (28-digit decimals, dates up to year 9999)
@@ -29,6 +34,17 @@ __all__ = ["Quotes", "MAX_PRINCIPAL_FEN", "MAX_FIRST_DUE_AHEAD"]
 MAX_PRINCIPAL_FEN = 10**14  # CNY 1,000,000,000,000.00
 MAX_FIRST_DUE_AHEAD = dt.timedelta(days=3660)
 _COST_PLACES = Decimal("0.000001")
+
+
+def borrower_ref(borrower: Borrower) -> str:
+    """Who the borrower is, for the exposure limit, without keeping the number itself: a digest of
+    the resident ID number or the USCC (the store never holds either in the clear)."""
+    number = borrower.id_number.value if borrower.type == "individual" else borrower.uscc.value
+    return hashlib.sha256(f"yangguang-borrower:{borrower.type}:{number}".encode()).hexdigest()
+
+
+def _wire(params: BaseModel | None) -> Json | None:
+    return None if params is None else params.model_dump(mode="json", exclude_none=True)
 
 
 def line_record(line: pricing.ScheduleLine) -> LineRecord:
@@ -45,13 +61,9 @@ class Quotes(Core):
         p = validated(QuoteCreateParams, params)
         product = PRODUCTS[p.product]
         borrower = p.borrower
-        if borrower.type != product.borrower_type:
-            raise Invalid(
-                "borrower_type_mismatch",
-                f"{product.name} insures {product.borrower_type} borrowers; "
-                f"borrower.type must be {product.borrower_type!r}",
-                param="borrower.type",
-            )
+        violation = quote_rule_violation(p)
+        if violation is not None:
+            raise Invalid(violation.code, violation.message, param=violation.param)
         score = borrower.credit_score
         loan = p.loan
         if loan.principal.currency != "CNY":
@@ -79,12 +91,16 @@ class Quotes(Core):
             )
         principal_fen = loan.principal.amount
         principal = pricing.fen_to_yuan(principal_fen)
-        rate, term = loan.annual_rate, loan.term_months
+        rate, term, method = loan.annual_rate, loan.term_months, loan.method
 
+        # The decision order of DESIGN §7.5: limits, the beneficiary's licence, the score, the
+        # borrower's exposure, the cost cap, then a referral when there is no score.
         decision: Decision = "approved"
         reason = None
         if not product.within_limits(principal, term):
-            priced = pricing.price_loan(product, principal_fen, rate, term, loan.first_due_date, None)
+            priced = pricing.price_loan(
+                product, principal_fen, rate, term, loan.first_due_date, None, method=method
+            )
             decision, reason = "declined", "outside_product_limits"
         else:
             priced = pricing.price_loan(
@@ -94,10 +110,18 @@ class Quotes(Core):
                 term,
                 loan.first_due_date,
                 PRICING.referral_score if score is None else score,
+                method=method,
             )
             assert priced.comprehensive_cost is not None
-            if score is not None and score < PRICING.min_credit_score:
+            if beneficiary_declined(p):
+                decision, reason = "declined", "beneficiary_not_licensed"
+            elif score is not None and score < PRICING.min_credit_score:
                 decision, reason = "declined", "credit_score_below_threshold"
+            elif (
+                self._exposure_used(tenant, borrower_ref(borrower)) + principal_fen
+                > EXPOSURE_LIMITS[borrower.type]
+            ):
+                decision, reason = "declined", "borrower_exposure_limit"
             elif priced.comprehensive_cost > PRICING.financing_cost_cap:
                 decision, reason = "declined", "financing_cost_cap_exceeded"
             elif score is None:
@@ -119,10 +143,17 @@ class Quotes(Core):
                 decided_at=None if decision == "referred" else now,
                 expires_at=now + PRICING.quote_validity if decision == "approved" else None,
                 schedule=[line_record(line) for line in priced.schedule],
-                loan=LoanRecord(principal_fen, term, rate, loan.first_due_date),
+                loan=LoanRecord(principal_fen, term, rate, loan.first_due_date, method),
                 borrower_type=borrower.type,
                 credit_score_used=priced.score_used,
                 expected_losses=list(priced.expected_losses),
+                parties=Parties(
+                    effective_beneficiary(p),
+                    _wire(p.vehicle),
+                    _wire(p.guarantor),
+                    _wire(p.contract),
+                ),
+                borrower_ref=borrower_ref(borrower),
             )
             stored = self._put_quote(tenant, record)
             if decision == "referred":
@@ -133,6 +164,32 @@ class Quotes(Core):
                     ref=record.id,
                 )
         return render(stored)
+
+    @public
+    def check_exposure(self, tenant: str, params: ExposureCheckParams | Json) -> Json:
+        """The borrower's exposure limit, what their active policies use of it, and what is left."""
+        p = validated(ExposureCheckParams, params)
+        limit = EXPOSURE_LIMITS[p.borrower.type]
+        used = self._exposure_used(tenant, borrower_ref(p.borrower))
+        return {
+            "object": "exposure_check",
+            "limit": money(limit),
+            "used": money(used),
+            "available": money(max(limit - used, 0)),
+        }
+
+    def _exposure_used(self, tenant: str, ref: str | None) -> int:
+        """Σ over the borrower's active policies of the rounded principal parts of their unpaid
+        installments, in fen (a scan of the tenant's active policies of that borrower)."""
+        if ref is None:
+            return 0
+        rows = self._store.scan("policies", tenant, equals={"status": "active", "_borrower": ref})
+        return sum(
+            line["principal"]["amount"]
+            for row in rows
+            for line in row["installments"]
+            if line["status"] != "paid"
+        )
 
     @public
     def get_quote(self, tenant: str, quote_id: str) -> Json:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from ...types.products import BorrowerType, RepaymentMethod
 from ..clock import format_ts, parse_ts
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Json",
     "LineRecord",
     "LoanRecord",
+    "Parties",
     "PolicyRecord",
     "PolicyStatus",
     "QuoteRecord",
@@ -110,6 +112,7 @@ class LoanRecord:
     term_months: int
     annual_rate: Decimal
     first_due_date: dt.date
+    repayment_method: RepaymentMethod = "equal_installment"
 
     def to_json(self) -> Json:
         return {
@@ -117,6 +120,7 @@ class LoanRecord:
             "term_months": self.term_months,
             "annual_rate": str(self.annual_rate),
             "first_due_date": self.first_due_date.isoformat(),
+            "repayment_method": self.repayment_method,
         }
 
     @classmethod
@@ -126,7 +130,31 @@ class LoanRecord:
             data["term_months"],
             Decimal(data["annual_rate"]),
             dt.date.fromisoformat(data["first_due_date"]),
+            data.get("repayment_method", "equal_installment"),
         )
+
+
+@dataclass(slots=True)
+class Parties:
+    """Who a quote and its policy concern besides the borrower, in their wire shapes: the
+    beneficiary (paid on a claim), and the vehicle, guarantor or contract a product requires."""
+
+    beneficiary: Json | None = None
+    vehicle: Json | None = None
+    guarantor: Json | None = None
+    contract: Json | None = None
+
+    def to_json(self) -> Json:
+        return {
+            "beneficiary": self.beneficiary,
+            "vehicle": self.vehicle,
+            "guarantor": self.guarantor,
+            "contract": self.contract,
+        }
+
+    @classmethod
+    def from_json(cls, data: Json) -> Parties:
+        return cls(data.get("beneficiary"), data.get("vehicle"), data.get("guarantor"), data.get("contract"))
 
 
 @dataclass(slots=True)
@@ -146,11 +174,13 @@ class QuoteRecord:
     expires_at: dt.datetime | None
     schedule: list[LineRecord]
     loan: LoanRecord
-    borrower_type: str
+    borrower_type: BorrowerType
     credit_score_used: int | None
     expected_losses: list[Decimal]
     policy_id: str | None = None
     version: int = 1
+    parties: Parties = field(default_factory=lambda: Parties())
+    borrower_ref: str | None = None  # a keyed digest of the borrower's ID number or USCC
 
     def to_json(self) -> Json:
         cost = self.comprehensive_cost
@@ -164,6 +194,7 @@ class QuoteRecord:
             "premium": _money_or_none(self.premium),
             "sum_insured": money(self.sum_insured),
             "comprehensive_cost": None if cost is None else str(cost),
+            "repayment_method": self.loan.repayment_method,
             "created_at": format_ts(self.created_at),
             "decided_at": _ts(self.decided_at),
             "expires_at": _ts(self.expires_at),
@@ -173,6 +204,8 @@ class QuoteRecord:
             "borrower_type": self.borrower_type,
             "credit_score_used": self.credit_score_used,
             "version": self.version,
+            **self.parties.to_json(),
+            "_borrower": self.borrower_ref,
             "_expected_losses": [str(x) for x in self.expected_losses],
         }
 
@@ -198,6 +231,8 @@ class QuoteRecord:
             expected_losses=[Decimal(x) for x in data["_expected_losses"]],
             policy_id=data["policy_id"],
             version=data["version"],
+            parties=Parties.from_json(data),
+            borrower_ref=data.get("_borrower"),
         )
 
 
@@ -216,6 +251,7 @@ class PolicyRecord:
     cooling_off_until: dt.date
     installments: list[LineRecord]
     expected_losses: list[Decimal]
+    repayment_method: RepaymentMethod = "equal_installment"
     status: PolicyStatus = "active"
     refund: int | None = None
     cancelled_at: dt.datetime | None = None
@@ -225,6 +261,8 @@ class PolicyRecord:
     claim_id: str | None = None
     defaulted_at: dt.datetime | None = None
     version: int = 1
+    parties: Parties = field(default_factory=lambda: Parties())
+    borrower_ref: str | None = None
 
     def to_json(self, days_past_due: list[int] | None = None) -> Json:
         """The stored document; ``days_past_due`` (one per installment) for the wire view."""
@@ -241,6 +279,7 @@ class PolicyRecord:
             "bound_at": format_ts(self.bound_at),
             "created_at": format_ts(self.created_at),
             "cooling_off_until": self.cooling_off_until.isoformat(),
+            "repayment_method": self.repayment_method,
             "refund": _money_or_none(self.refund),
             "cancelled_at": _ts(self.cancelled_at),
             "cancel_reason": self.cancel_reason,
@@ -253,6 +292,8 @@ class PolicyRecord:
             ],
             "version": self.version,
             "preview": False,
+            **self.parties.to_json(),
+            "_borrower": self.borrower_ref,
             "_expected_losses": [str(x) for x in self.expected_losses],
         }
 
@@ -271,6 +312,7 @@ class PolicyRecord:
             cooling_off_until=dt.date.fromisoformat(data["cooling_off_until"]),
             installments=[LineRecord.from_json(line) for line in data["installments"]],
             expected_losses=[Decimal(x) for x in data["_expected_losses"]],
+            repayment_method=data.get("repayment_method", "equal_installment"),
             status=data["status"],
             refund=_fen_or_none(data["refund"]),
             cancelled_at=_parse_ts(data["cancelled_at"]),
@@ -280,6 +322,8 @@ class PolicyRecord:
             claim_id=data["claim_id"],
             defaulted_at=_parse_ts(data["defaulted_at"]),
             version=data["version"],
+            parties=Parties.from_json(data),
+            borrower_ref=data.get("_borrower"),
         )
 
 
@@ -299,6 +343,8 @@ class ClaimRecord:
     recovered: int | None = None
     recovered_at: dt.datetime | None = None
     version: int = 1
+    beneficiary: Json | None = None  # the policy's: who is paid
+    paid_to: Json | None = None  # who was paid, once paid (代偿)
 
     def to_json(self) -> Json:
         return {
@@ -315,6 +361,8 @@ class ClaimRecord:
             "recovered": _money_or_none(self.recovered),
             "recovered_at": _ts(self.recovered_at),
             "version": self.version,
+            "beneficiary": self.beneficiary,
+            "paid_to": self.paid_to,
         }
 
     @classmethod
@@ -332,6 +380,8 @@ class ClaimRecord:
             recovered=_fen_or_none(data["recovered"]),
             recovered_at=_parse_ts(data["recovered_at"]),
             version=data["version"],
+            beneficiary=data.get("beneficiary"),
+            paid_to=data.get("paid_to"),
         )
 
 

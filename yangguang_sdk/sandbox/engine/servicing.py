@@ -163,7 +163,9 @@ class Servicing(Policies):
         ]
         paid = {i.installment for i in record.installments if i.status == "paid"}
         amount = pricing.claim_amount(schedule, paid, day, product.deductible, record.sum_insured)
-        claim = ClaimRecord(claim_id, record.id, amount, day, n, self._current)
+        claim = ClaimRecord(
+            claim_id, record.id, amount, day, n, self._current, beneficiary=record.parties.beneficiary
+        )
         self._put_claim(tenant, claim)
         self._emit(tenant, "claim.opened", render(claim))
         self._schedule(
@@ -201,6 +203,7 @@ class Servicing(Policies):
         if claim is None or claim.status not in ("open", "approved"):
             return
         claim.status, claim.paid_at = "paid", self._current
+        claim.paid_to = claim.beneficiary  # 代偿: the insurer pays the beneficiary
         claim.version += 1
         self._put_claim(tenant, claim)
         self._post(
