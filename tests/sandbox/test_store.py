@@ -20,10 +20,10 @@ import pytest
 from yangguang_sdk.sandbox.app import error_answer
 from yangguang_sdk.sandbox.engine import Engine
 from yangguang_sdk.sandbox.idempotency import Idempotency
-from yangguang_sdk.sandbox.store import MemoryStore, SQLiteStore, Store, Timer
-from yangguang_sdk.sandbox.store_pg import PostgresStore
+from yangguang_sdk.sandbox.store import MemoryStore, SQLiteStore, Store, Timer, open_store
+from yangguang_sdk.sandbox.store_pg import APPLICATION_NAME, PostgresStore
 
-from ..pg import fresh_schema
+from ..pg import fresh_database, fresh_schema
 from .test_engine import START, T, check_ledger
 from .test_pricing import quote_params
 
@@ -600,5 +600,53 @@ def test_the_dsn_password_is_never_shown(pg_dsn: str) -> None:
         store = PostgresStore(make_conninfo(dsn, password=secret))  # trust auth ignores it
         try:
             assert secret not in repr(store) and "127.0.0.1" in repr(store)
+        finally:
+            store.close()
+
+
+@pytest.mark.postgres
+def test_open_store_opens_postgresql_urls_in_the_schema_the_url_names(pg_dsn: str) -> None:
+    import psycopg
+
+    with fresh_database(pg_dsn) as url:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("CREATE SCHEMA sandbox")
+        for form in (url, url.replace("postgresql://", "postgres://", 1)):
+            store = open_store(f"{form}?options=-csearch_path%3Dsandbox")
+            try:
+                assert isinstance(store, PostgresStore)
+                with store.transaction("a"):
+                    store.put("t", "a", "k", {"form": form[:8]})
+            finally:
+                store.close()
+        with psycopg.connect(url, autocommit=True) as admin:
+            row = admin.execute("SELECT count(*) FROM sandbox.sandbox_objects").fetchone()
+        assert row == (1,)
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_dropped_is_replaced_without_a_failed_call(pg_dsn: str) -> None:
+    import psycopg
+
+    with fresh_database(pg_dsn) as url:
+        store = PostgresStore(url)
+        try:
+            with store.transaction("a"):
+                store.put("t", "a", "k", {"v": 1})
+
+            def drop() -> None:
+                with psycopg.connect(url, autocommit=True) as admin:
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND application_name = %s",
+                        (APPLICATION_NAME,),
+                    )
+
+            drop()
+            assert store.get("t", "a", "k") == {"v": 1}  # a read outside a transaction
+            drop()
+            with store.transaction("a"):  # a transaction's BEGIN
+                store.put("t", "a", "k", {"v": 2})
+            assert store.scan("t", "a") == [{"v": 2}]
         finally:
             store.close()

@@ -40,11 +40,13 @@ from .store import Scalar, Store, Timer
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["PostgresStore"]
+__all__ = ["APPLICATION_NAME", "PostgresStore", "describe_dsn"]
 
 _LOCK_NAMESPACE = "yangguang_sandbox:tenant:"
 """Prefix of the hashed advisory-lock keys of tenants (the webhook inbox hashes other names)."""
 _SCHEMA_LOCK = "yangguang_sandbox:schema"
+APPLICATION_NAME = "yangguang-sandbox"
+"""The ``application_name`` of the store's connections (``pg_stat_activity`` shows it)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sandbox_objects (
@@ -175,13 +177,23 @@ class PostgresStore(Store):
     def _connect(self) -> psycopg.Connection[Any]:
         driver = _psycopg()
         try:
-            conn: psycopg.Connection[Any] = driver.connect(self._dsn, autocommit=True)
+            conn: psycopg.Connection[Any] = driver.connect(self._dsn, autocommit=True, **self._options())
         except driver.Error as exc:
             # libpq's messages may quote the connection string; ours never shows its password
             raise driver.OperationalError(
                 f"cannot connect to {self._shown}: {_redact(str(exc), self._dsn)}"
             ) from None
         return conn
+
+    def _options(self) -> dict[str, str]:
+        """``application_name``, unless the DSN names one: operators see the sandbox's connections."""
+        try:
+            from psycopg.conninfo import conninfo_to_dict
+
+            named = "application_name" in conninfo_to_dict(self._dsn)
+        except Exception:
+            named = False  # connect() says what is wrong with the DSN
+        return {} if named else {"application_name": APPLICATION_NAME}
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._closed:
@@ -192,29 +204,74 @@ class PostgresStore(Store):
 
     @contextmanager
     def transaction(self, tenant: str | None = None) -> Iterator[None]:
-        conn = self._connection()
-        outermost = self._depth == 0
-        with conn.transaction():
-            if outermost and tenant is not None:
-                conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (_LOCK_NAMESPACE + tenant,)
-                )
-            self._depth += 1
+        depth = self._depth
+        if depth == 0:
+            conn = self._begin(tenant)
+        else:
+            conn = self._conn
+            conn.execute(f"SAVEPOINT sp{depth}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
             try:
-                yield
-            finally:
-                self._depth -= 1
+                if depth == 0:
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute(f"ROLLBACK TO SAVEPOINT sp{depth}")
+                    conn.execute(f"RELEASE SAVEPOINT sp{depth}")
+            except _psycopg().OperationalError:
+                if not conn.closed:
+                    raise
+                # the connection died with the transaction (the server rolled it back)
+            raise
+        self._depth -= 1
+        conn.execute("COMMIT" if depth == 0 else f"RELEASE SAVEPOINT sp{depth}")
+
+    def _begin(self, tenant: str | None) -> psycopg.Connection[Any]:
+        """BEGIN (and take the tenant's lock). A connection found dead here (the server restarted
+        while we were idle) is replaced once: nothing of this transaction was done yet."""
+        driver = _psycopg()
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN")
+                if tenant is not None:
+                    conn.execute(
+                        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (_LOCK_NAMESPACE + tenant,)
+                    )
+                return conn
+            except driver.OperationalError:
+                if conn.closed and attempt == 1:
+                    continue
+                if not conn.closed:
+                    conn.execute("ROLLBACK")
+                raise
+            except BaseException:
+                if not conn.closed:
+                    conn.execute("ROLLBACK")
+                raise
+        raise AssertionError("unreachable")
+
+    def _read(self, query: str, args: Any) -> list[tuple[Any, ...]]:
+        """The rows of a read. Outside a transaction a connection found dead is replaced once (a
+        read can be repeated safely)."""
+        driver = _psycopg()
+        conn = self._connection()
+        try:
+            return conn.execute(query, args).fetchall()
+        except driver.OperationalError:
+            if self._depth or not conn.closed:
+                raise
+        return self._connection().execute(query, args).fetchall()
 
     def get(self, table: str, tenant: str, key: str) -> dict[str, Any] | None:
-        row = (
-            self._connection()
-            .execute(
-                "SELECT data FROM sandbox_objects WHERE tbl = %s AND tenant = %s AND key = %s",
-                (table, tenant, key),
-            )
-            .fetchone()
+        rows = self._read(
+            "SELECT data FROM sandbox_objects WHERE tbl = %s AND tenant = %s AND key = %s",
+            (table, tenant, key),
         )
-        return None if row is None else dict(json.loads(row[0]))
+        return dict(json.loads(rows[0][0])) if rows else None
 
     def put(self, table: str, tenant: str, key: str, data: Mapping[str, Any], *, ts: int = 0) -> None:
         text = _dumps(data)
@@ -239,18 +296,17 @@ class PostgresStore(Store):
         after: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        conn = self._connection()
         sql = ["SELECT data FROM sandbox_objects WHERE tbl = %s AND tenant = %s"]
         args: list[Any] = [table, tenant]
         if after is not None:
-            row = conn.execute(
+            anchor = self._read(
                 "SELECT seq FROM sandbox_objects WHERE tbl = %s AND tenant = %s AND key = %s",
                 (table, tenant, after),
-            ).fetchone()
-            if row is None:
+            )
+            if not anchor:
                 raise KeyError(after)
             sql.append("AND seq > %s")
-            args.append(row[0])
+            args.append(anchor[0][0])
         if ts_gte is not None:
             sql.append("AND ts >= %s")
             args.append(ts_gte)
@@ -266,11 +322,11 @@ class PostgresStore(Store):
         if limit is not None:
             sql.append("LIMIT %s")
             args.append(limit)
-        return [dict(json.loads(r[0])) for r in conn.execute(" ".join(sql), args)]
+        return [dict(json.loads(r[0])) for r in self._read(" ".join(sql), args)]
 
     def get_meta(self, key: str) -> str | None:
-        row = self._connection().execute("SELECT value FROM sandbox_meta WHERE key = %s", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._read("SELECT value FROM sandbox_meta WHERE key = %s", (key,))
+        return str(rows[0][0]) if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
         self._connection().execute(
@@ -294,12 +350,8 @@ class PostgresStore(Store):
         return int(row[0])
 
     def get_skew(self, tenant: str) -> int | None:
-        row = (
-            self._connection()
-            .execute("SELECT skew FROM sandbox_clocks WHERE tenant = %s", (tenant,))
-            .fetchone()
-        )
-        return None if row is None else int(row[0])
+        rows = self._read("SELECT skew FROM sandbox_clocks WHERE tenant = %s", (tenant,))
+        return int(rows[0][0]) if rows else None
 
     def set_skew(self, tenant: str, skew: int) -> None:
         self._connection().execute(
@@ -325,16 +377,12 @@ class PostgresStore(Store):
 
     def next_timer(self, tenant: str, until: int, *, deferred: bool = False) -> Timer | None:
         kinds = "" if deferred else "AND lane IS NULL "
-        row = (
-            self._connection()
-            .execute(
-                f"SELECT {_TIMER_COLUMNS} FROM sandbox_timers t WHERE tenant = %s AND due <= %s "
-                f"{kinds}ORDER BY due, seq LIMIT 1",
-                (tenant, until),
-            )
-            .fetchone()
+        rows = self._read(
+            f"SELECT {_TIMER_COLUMNS} FROM sandbox_timers t WHERE tenant = %s AND due <= %s "
+            f"{kinds}ORDER BY due, seq LIMIT 1",
+            (tenant, until),
         )
-        return None if row is None else _timer(row)
+        return _timer(rows[0]) if rows else None
 
     def claim_timers(
         self,
@@ -362,15 +410,11 @@ class PostgresStore(Store):
         return sorted((_timer(r) for r in rows), key=lambda t: (t.due, t.seq))
 
     def due_tenants(self, base: int) -> list[str]:
-        rows = (
-            self._connection()
-            .execute(
-                "SELECT DISTINCT t.tenant FROM sandbox_timers t"
-                " LEFT JOIN sandbox_clocks c ON c.tenant = t.tenant"
-                " WHERE t.lane IS NULL AND t.due <= %s + COALESCE(c.skew, 0)",
-                (base,),
-            )
-            .fetchall()
+        rows = self._read(
+            "SELECT DISTINCT t.tenant FROM sandbox_timers t"
+            " LEFT JOIN sandbox_clocks c ON c.tenant = t.tenant"
+            " WHERE t.lane IS NULL AND t.due <= %s + COALESCE(c.skew, 0)",
+            (base,),
         )
         return [str(r[0]) for r in rows]
 
@@ -381,9 +425,7 @@ class PostgresStore(Store):
         self._connection().execute("DELETE FROM sandbox_timers WHERE tenant = %s AND ref = %s", (tenant, ref))
 
     def count_timers(self) -> int:
-        row = self._connection().execute("SELECT count(*) FROM sandbox_timers").fetchone()
-        assert row is not None
-        return int(row[0])
+        return int(self._read("SELECT count(*) FROM sandbox_timers", ())[0][0])
 
     def close(self) -> None:
         if not self._closed:
