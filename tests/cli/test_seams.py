@@ -33,7 +33,9 @@ def test_both_command_lines_serve_through_sandbox_serve(
     result = invoke(runner, "sandbox", "serve", "--port", port, "--db", db, "--clock", "realtime")
     assert result.exit_code == 0, result.stderr
     assert sandbox_main.main(["--port", port, "--db", db, "--clock", "realtime"]) == 0
-    assert calls == [{"host": "127.0.0.1", "port": int(port), "db": db, "clock": "realtime"}] * 2
+    assert (
+        calls == [{"host": "127.0.0.1", "port": int(port), "db": db, "clock": "realtime", "workers": 1}] * 2
+    )
 
 
 def test_sandbox_serve_refuses_an_unknown_clock() -> None:

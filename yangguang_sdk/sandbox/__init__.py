@@ -198,6 +198,7 @@ def serve(
     port: int = 8765,
     db: str | os.PathLike[str] | None = None,
     clock: Literal["manual", "realtime"] = "manual",
+    workers: int = 1,
 ) -> None:
     """Serve a sandbox over HTTP (uvicorn) until interrupted, then close it.
 
@@ -206,16 +207,29 @@ def serve(
     clock, and due transitions and webhook retries then run every quarter second without API calls.
     Prints one line with the base URL and the test key first. Webhooks are delivered over HTTP to
     each endpoint's URL. Needs uvicorn (the ``sandbox`` extra).
+    ``workers``: processes serving the one port, each with its own Sandbox on ``db``, which must
+    then be a ``postgresql://`` URL (see ``sandbox.workers``).
     """
-    if clock not in ("manual", "realtime"):
-        from ..errors import ParameterError
+    from ..errors import ParameterError
+    from .workers import is_shared_db, serve_workers
 
+    if clock not in ("manual", "realtime"):
         raise ParameterError(f"must be 'manual' or 'realtime', not {clock!r}", param="clock")
+    db = None if db is None else os.fspath(db)
+    if not isinstance(workers, int) or workers < 1 or (workers > 1 and not is_shared_db(db)):
+        raise ParameterError("must be 1, or more with a postgresql:// db", param="workers")
     import uvicorn
 
     listener = listen(host, port)  # before anything is announced: a busy port fails here, cleanly
+    announce = f"yangguang sandbox on http://{host}:{port}  (test key: {DEFAULT_API_KEY})"
+    if workers > 1:
+        try:
+            serve_workers(listener, db=str(db), clock=clock, workers=workers, announce=announce)
+        finally:
+            listener.close()
+        return
     try:
-        sb = Sandbox(db=None if db is None else os.fspath(db), realtime=clock == "realtime")
+        sb = Sandbox(db=db, realtime=clock == "realtime")
     except Exception as exc:
         listener.close()
         if db is not None and type(exc).__module__ == "sqlite3":
@@ -226,7 +240,7 @@ def serve(
         raise
     if clock == "realtime":
         sb.start_ticking()  # transitions and webhook retries fall due without API calls
-    print(f"yangguang sandbox on http://{host}:{port}  (test key: {DEFAULT_API_KEY})", flush=True)
+    print(announce, flush=True)
     try:
         uvicorn.Server(uvicorn.Config(sb.app, log_level="warning")).run(sockets=[listener])
     finally:
