@@ -540,7 +540,9 @@ def test_scheduled_hooks_fire_in_clock_order_with_transitions(engine: Engine) ->
     def hook(tenant: str, payload: dict[str, Any]) -> None:
         fired.append((tenant, payload["n"], engine.clock(tenant)["now"]))
         if payload["n"] == "first":  # a hook may schedule the next one (a webhook retry)
-            engine.schedule_hook(tenant, "retry", engine.now() + dt.timedelta(minutes=5), {"n": "again"})
+            engine.schedule_hook(
+                tenant, "retry", engine.now(tenant) + dt.timedelta(minutes=5), {"n": "again"}
+            )
 
     engine.add_scheduled_hook("retry", hook)
     engine.create_quote(T, quote_params(score=None))  # decided at 09:30

@@ -43,7 +43,7 @@ def pay(engine: Engine, policy: dict[str, Any], n: int, paid_at: str | None = No
 
 
 def advance_to(engine: Engine, when: dt.datetime) -> None:
-    engine.advance(T, when - engine.now())
+    engine.advance(T, when - engine.now(T))
 
 
 def at_midnight(day: dt.date) -> dt.datetime:
@@ -336,7 +336,7 @@ def check_versions(events: list[dict[str, Any]]) -> None:
 
 def test_realtime_clock_runs_due_transitions_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = [1000.0]
-    monkeypatch.setattr(clock_module, "_monotonic", lambda: fake[0])
+    monkeypatch.setattr(clock_module, "wall", lambda: fake[0])
     engine = Engine(now=START, realtime=True)
     quote = engine.create_quote(T, quote_params(score=None))
     fake[0] += 29 * 60
@@ -346,5 +346,5 @@ def test_realtime_clock_runs_due_transitions_lazily(monkeypatch: pytest.MonkeyPa
     assert decided["decision"] == "approved" and decided["decided_at"] == "2027-01-10T09:30:00Z"
     assert engine.clock(T)["now"] == "2027-01-10T09:30:00.500000Z"
     engine.advance(T, DAY)
-    assert engine.now() == START + dt.timedelta(minutes=30, seconds=0.5) + DAY
+    assert engine.now(T) == START + dt.timedelta(minutes=30, seconds=0.5) + DAY
     engine.close()

@@ -342,7 +342,7 @@ def trigger(
 
     Quotes a fresh test loan, binds it and takes it as far as the event needs: a cancellation, a repayment, or an unpaid installment and the sandbox clock moved forward (overdue the day after the due date, default and claim 80 days after it, approval 1 day and payment 4 days after the default, recovery 30 days after payment).
 
-    Moving the clock ages every loan on that sandbox. Test keys only: a live key is refused. Prints each step and the ids of the events produced.
+    Moving the clock ages every loan of this key (each key has its own clock; other keys' loans are untouched). Test keys only: a live key is refused. Prints each step and the ids of the events produced.
     """
     if list_events:
         for name, scenario in TRIGGERS.items():
@@ -363,7 +363,7 @@ def trigger(
     moves = scenario.until is not None or event_type == "quote.decided"
     typer.echo(
         f"Triggering {event_type} on {creds.base_url}"
-        + (": this moves the sandbox clock forward, for every loan on that sandbox" if moves else "")
+        + (": this moves this key's clock forward, for every loan of this key (other keys have clocks of their own)" if moves else "")
     )
     with make_client(creds) as client:
         result = run_trigger(client, event_type, typer.echo)

@@ -7,9 +7,10 @@
 ``serve(port=8765)`` serves one over HTTP instead (what ``python -m yangguang_sdk.sandbox`` and
 ``yangguang sandbox serve`` run).
 
-Webhook deliveries go over real HTTP to each endpoint's URL, or through ``webhook_transport`` (a
-sync httpx transport, e.g. ``httpx.WSGITransport(app=handler.wsgi_app)``) to a receiver in the
-same process; see ``delivery.py``.
+Each API key is a tenant with its own clock: ``advance`` moves only the caller's clock. Webhook
+deliveries go over real HTTP to each endpoint's URL, or through ``webhook_transport`` (a sync httpx
+transport, e.g. ``httpx.WSGITransport(app=handler.wsgi_app)``) to a receiver in the same process;
+they are signed with the real send time and made outside the engine's lock; see ``delivery.py``.
 
 Needs the ``sandbox`` extra (FastAPI). The SDK core never imports this package.
 """
@@ -57,11 +58,15 @@ class _Borrowed(httpx.BaseTransport):
 class Sandbox:
     """An insurer in a box: engine + HTTP app + in-process transports.
 
-    ``db``: None for memory, or a SQLite file path (reopen it and everything is there).
-    ``now``: an aware datetime where the clock starts (default: now, to the second).
-    ``realtime``: the clock follows real time (served use); otherwise it moves only by ``advance``.
+    ``db``: None for memory, a SQLite file path, or a ``postgresql://`` URL (reopen it and
+    everything is there; several sandbox processes may share one PostgreSQL database).
+    ``now``: an aware datetime where every tenant's clock starts (default: now, to the second).
+    ``realtime``: the clocks follow real time (served use); otherwise they move only by ``advance``.
     ``webhook_transport``: the sync httpx transport webhook deliveries go through (default: real
-    HTTP to each endpoint's URL); ``webhook_timeout``: seconds per delivery attempt.
+    HTTP to each endpoint's URL); ``webhook_timeout``: the total deadline of one delivery attempt,
+    in seconds. ``background_deliveries``: attempts are made by an executor thread, so no API call
+    waits for a receiver (what a served sandbox does); by default an API call makes the attempts of
+    the events it emitted before it returns (deterministic in-process tests).
     """
 
     def __init__(
@@ -73,6 +78,7 @@ class Sandbox:
         api_key: str = DEFAULT_API_KEY,
         webhook_transport: httpx.BaseTransport | None = None,
         webhook_timeout: float = 10.0,
+        background_deliveries: bool = False,
     ) -> None:
         from .app import create_app
 
@@ -82,7 +88,12 @@ class Sandbox:
             )
         self.engine = Engine(db=db, now=now, realtime=realtime)
         self._realtime = realtime
-        self.delivery = DeliveryWorker(self.engine, transport=webhook_transport, timeout=webhook_timeout)
+        self.delivery = DeliveryWorker(
+            self.engine,
+            transport=webhook_transport,
+            timeout=webhook_timeout,
+            background=background_deliveries,
+        )
         self.app: FastAPI = create_app(self.engine, self.delivery)
         self.api_key = api_key
         self._sync_transport: httpx.BaseTransport | None = None
@@ -135,23 +146,22 @@ class Sandbox:
     # -- conveniences --------------------------------------------------------------------------
     @property
     def now(self) -> dt.datetime:
-        """The sandbox clock's time. With the manual clock it is read without waiting for the
-        engine, so a webhook receiver may read it while the sandbox is busy delivering to it."""
-        if self._realtime:
-            return self.engine.now()
-        return self.engine.peek_now()
+        """The clock of this sandbox's tenant (``api_key``); other keys' clocks may differ."""
+        return self.engine.now(self.api_key)
 
     def advance(self, *, days: int = 0, hours: int = 0, minutes: int = 0) -> dt.datetime:
-        """Move the clock forward, running every due transition (same as ``client.test_clock.advance``)."""
+        """Move the clock of this sandbox's tenant (``api_key``) forward, living through every due
+        transition and webhook attempt (same as ``client.test_clock.advance``)."""
         self.engine.advance(self.api_key, dt.timedelta(days=days, hours=hours, minutes=minutes))
-        return self.engine.now()
+        return self.engine.now(self.api_key)
 
     def webhook(self, secret_or_secrets: str | Sequence[str], **options: Any) -> Webhook:
-        """A ``yangguang_sdk.webhooks.Webhook`` whose clock is this sandbox's: deliveries are stamped
-        with the sandbox time, which a test may have moved days away from the real one."""
+        """A ``yangguang_sdk.webhooks.Webhook`` for this sandbox's deliveries. They are signed with
+        the real send time, so this is ``Webhook(secret_or_secrets, **options)``: kept so tests that
+        call it go on working."""
         from ..webhooks import Webhook
 
-        return Webhook(secret_or_secrets, now=lambda: self.engine.peek_now().timestamp(), **options)
+        return Webhook(secret_or_secrets, **options)
 
     def start_ticking(self, interval: float = 0.25) -> None:
         """Run due transitions and webhook retries every ``interval`` seconds in a daemon thread
@@ -164,6 +174,8 @@ class Sandbox:
             while not self._stop_ticking.wait(interval):
                 try:
                     self.engine.run_due()
+                    if not self.delivery.background:
+                        self.delivery.run_due()
                 except Exception:  # pragma: no cover - logged, the next tick tries again
                     from .._logs import get_logger
 
@@ -189,7 +201,7 @@ class Sandbox:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Sandbox(now={self.engine.now().isoformat()})"
+        return f"Sandbox(now={self.now.isoformat()})"
 
 
 def serve(
@@ -202,9 +214,11 @@ def serve(
 ) -> None:
     """Serve a sandbox over HTTP (uvicorn) until interrupted, then close it.
 
-    ``db``: None keeps the state in memory, a SQLite file path keeps it across restarts.
-    ``clock``: ``"manual"`` moves only by ``test_clock.advance``; ``"realtime"`` follows the wall
-    clock, and due transitions and webhook retries then run every quarter second without API calls.
+    ``db``: None keeps the state in memory, a SQLite file path keeps it across restarts, a
+    ``postgresql://`` URL keeps it in PostgreSQL.
+    ``clock``: ``"manual"``: each tenant's clock moves only by its ``test_clock.advance``;
+    ``"realtime"``: the clocks follow the wall clock, and due transitions run every quarter second
+    without API calls. Webhook attempts are made in the background, never holding an API call.
     Prints one line with the base URL and the test key first. Webhooks are delivered over HTTP to
     each endpoint's URL. Needs uvicorn (the ``sandbox`` extra).
     ``workers``: processes serving the one port, each with its own Sandbox on ``db``, which must
@@ -229,7 +243,7 @@ def serve(
             listener.close()
         return
     try:
-        sb = Sandbox(db=db, realtime=clock == "realtime")
+        sb = Sandbox(db=db, realtime=clock == "realtime", background_deliveries=True)
     except Exception as exc:
         listener.close()
         if db is not None and type(exc).__module__ == "sqlite3":

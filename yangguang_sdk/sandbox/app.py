@@ -293,7 +293,12 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         return response
 
     def idempotent(
-        tenant: str, key: str | None, fingerprint: str, op: Callable[[], dict[str, Any]]
+        tenant: str,
+        key: str | None,
+        fingerprint: str,
+        op: Callable[[], dict[str, Any]],
+        *,
+        atomic: bool = True,
     ) -> JSONResponse:
         if key is None:
             return JSONResponse(op())
@@ -301,7 +306,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         def run() -> tuple[int, dict[str, Any]]:
             return 200, op()
 
-        status, body, replayed = keys.run(tenant, key, fingerprint, run)
+        status, body, replayed = keys.run(tenant, key, fingerprint, run, atomic=atomic)
         response = JSONResponse(body, status_code=status)
         if replayed:
             response.headers["idempotent-replayed"] = "true"
@@ -309,26 +314,26 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
 
     # -- quotes ----------------------------------------------------------------------------
     @app.post("/v1/quotes", **_doc(Quote, "quotes"))
-    async def create_quote(
+    def create_quote(
         params: QuoteCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Underwrite and price; the decision is approved, declined or referred."""
         return idempotent(tenant, key, fingerprint, lambda: engine.create_quote(tenant, params))
 
     @app.get("/v1/quotes/{quote_id}", **_doc(Quote, "quotes"))
-    async def get_quote(tenant: Tenant, quote_id: QuoteId) -> JSONResponse:
+    def get_quote(tenant: Tenant, quote_id: QuoteId) -> JSONResponse:
         return JSONResponse(engine.get_quote(tenant, quote_id))
 
     # -- policies --------------------------------------------------------------------------
     @app.post("/v1/policies", **_doc(Policy, "policies"))
-    async def bind_policy(
+    def bind_policy(
         params: PolicyBindParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Bind an approved quote; 409 quote_expired, quote_not_bindable or quote_already_bound."""
         return idempotent(tenant, key, fingerprint, lambda: engine.bind_policy(tenant, params.quote_id))
 
     @app.get("/v1/policies", **_doc(ListBody, "policies"))
-    async def list_policies(
+    def list_policies(
         tenant: Tenant,
         status: Literal["active", "cancelled", "completed", "claimed"] | None = None,
         merchant_order_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -348,11 +353,11 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         )
 
     @app.get("/v1/policies/{policy_id}", **_doc(Policy, "policies"))
-    async def get_policy(tenant: Tenant, policy_id: PolicyId) -> JSONResponse:
+    def get_policy(tenant: Tenant, policy_id: PolicyId) -> JSONResponse:
         return JSONResponse(engine.get_policy(tenant, policy_id))
 
     @app.post("/v1/policies/{policy_id}/cancel", **_doc(Policy, "policies"))
-    async def cancel_policy(
+    def cancel_policy(
         tenant: Tenant,
         policy_id: PolicyId,
         params: PolicyCancelParams,
@@ -368,7 +373,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         )
 
     @app.post("/v1/policies/{policy_id}/settle", **_doc(Policy, "policies"))
-    async def settle_policy(
+    def settle_policy(
         tenant: Tenant,
         policy_id: PolicyId,
         params: PolicySettleParams,
@@ -387,14 +392,14 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
 
     # -- repayments ------------------------------------------------------------------------
     @app.post("/v1/repayments", **_doc(Repayment, "repayments"))
-    async def create_repayment(
+    def create_repayment(
         params: RepaymentCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Report an installment paid; a late one cures it."""
         return idempotent(tenant, key, fingerprint, lambda: engine.create_repayment(tenant, params))
 
     @app.get("/v1/repayments", **_doc(ListBody, "repayments"))
-    async def list_repayments(
+    def list_repayments(
         tenant: Tenant,
         policy_id: Annotated[str | None, Query(max_length=64)] = None,
         limit: Limit = 20,
@@ -406,7 +411,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
 
     # -- claims ----------------------------------------------------------------------------
     @app.get("/v1/claims", **_doc(ListBody, "claims"))
-    async def list_claims(
+    def list_claims(
         tenant: Tenant,
         policy_id: Annotated[str | None, Query(max_length=64)] = None,
         status: Literal["open", "approved", "paid", "rejected"] | None = None,
@@ -420,12 +425,12 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         )
 
     @app.get("/v1/claims/{claim_id}", **_doc(Claim, "claims"))
-    async def get_claim(tenant: Tenant, claim_id: ClaimId) -> JSONResponse:
+    def get_claim(tenant: Tenant, claim_id: ClaimId) -> JSONResponse:
         return JSONResponse(engine.get_claim(tenant, claim_id))
 
     # -- events ----------------------------------------------------------------------------
     @app.get("/v1/events", **_doc(ListBody, "events"))
-    async def list_events(
+    def list_events(
         tenant: Tenant,
         type: Annotated[str | None, Query(max_length=64)] = None,
         created_gte: AwareDatetime | None = None,
@@ -465,24 +470,24 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
 
     # -- webhook endpoints -----------------------------------------------------------------
     @app.post("/v1/webhook_endpoints", **_doc(WebhookEndpoint, "webhook_endpoints"))
-    async def create_webhook_endpoint(
+    def create_webhook_endpoint(
         params: WebhookEndpointCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Register a URL for events (all when ``events`` is empty); ``secret`` is shown only now."""
         return idempotent(tenant, key, fingerprint, lambda: webhooks.create_endpoint(tenant, params))
 
     @app.get("/v1/webhook_endpoints", **_doc(ListBody, "webhook_endpoints"))
-    async def list_webhook_endpoints(
+    def list_webhook_endpoints(
         tenant: Tenant, limit: Limit = 20, starting_after: Cursor = None
     ) -> JSONResponse:
         return JSONResponse(webhooks.list_endpoints(tenant, limit=limit, starting_after=starting_after))
 
     @app.get("/v1/webhook_endpoints/{endpoint_id}", **_doc(WebhookEndpoint, "webhook_endpoints"))
-    async def get_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
+    def get_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
         return JSONResponse(webhooks.get_endpoint(tenant, endpoint_id))
 
     @app.delete("/v1/webhook_endpoints/{endpoint_id}", **_doc(WebhookEndpoint, "webhook_endpoints"))
-    async def delete_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
+    def delete_webhook_endpoint(tenant: Tenant, endpoint_id: EndpointId) -> JSONResponse:
         """Remove an endpoint (``deleted: true``); its pending retries are dropped."""
         return JSONResponse(webhooks.delete_endpoint(tenant, endpoint_id))
 
@@ -496,7 +501,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         return idempotent(tenant, key, fingerprint, lambda: webhooks.rotate_secret(tenant, endpoint_id))
 
     @app.get("/v1/webhook_endpoints/{endpoint_id}/attempts", **_doc(ListBody, "webhook_endpoints"))
-    async def list_delivery_attempts(
+    def list_delivery_attempts(
         tenant: Tenant,
         endpoint_id: EndpointId,
         event_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -512,11 +517,11 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
 
     # -- test clock ------------------------------------------------------------------------
     @app.get("/v1/test_clock", **_doc(TestClock, "test_clock"))
-    async def get_clock(tenant: Tenant) -> JSONResponse:
+    def get_clock(tenant: Tenant) -> JSONResponse:
         return JSONResponse(engine.clock(tenant))
 
     @app.post("/v1/test_clock/advance", **_doc(TestClock, "test_clock"))
-    async def advance_clock(
+    def advance_clock(
         params: ClockAdvanceParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
         """Move the sandbox clock forward; every due transition runs in time order."""
@@ -525,7 +530,7 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
             raise _HTTPError(
                 422, "invalid_parameter", "Give days, hours or minutes greater than zero.", "days"
             )
-        return idempotent(tenant, key, fingerprint, lambda: engine.advance(tenant, delta))
+        return idempotent(tenant, key, fingerprint, lambda: engine.advance(tenant, delta), atomic=False)
 
     app.state.engine = engine
     app.state.delivery = webhooks

@@ -7,26 +7,25 @@ Conventions used by every rule of the engine:
 - A transition tied to a date fires at 00:00 UTC of that date. An installment due on date X is
   overdue at 00:00 of X + 1 (it could be paid all through X); the default of day D happens at 00:00
   of D, so a repayment at any time on D − 1 still prevents it.
-- The clock never goes backwards. In manual mode it moves only by ``advance``; in real-time mode it
-  follows the monotonic clock of the machine from where it started, and ``advance`` still jumps it
-  forward.
+- Each tenant has its own clock: the base clock plus the tenant's skew, which only its own
+  ``advance`` moves. The base clock is frozen (manual mode) or follows the machine's wall clock from
+  where it started (real-time mode). A tenant's clock never goes backwards.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
 
 __all__ = [
     "UTC",
-    "Clock",
     "business_date",
     "format_ts",
     "from_micros",
     "midnight",
     "parse_ts",
     "to_micros",
+    "wall",
 ]
 
 UTC = dt.timezone.utc
@@ -67,37 +66,7 @@ def midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _monotonic() -> float:
-    """The machine's monotonic clock (a module function so tests can replace it)."""
-    return time.monotonic()
-
-
-class Clock:
-    """The sandbox's time: manual (moves only by ``advance``) or following real time."""
-
-    def __init__(
-        self,
-        start: dt.datetime,
-        *,
-        realtime: bool = False,
-        monotonic: Callable[[], float] | None = None,
-    ) -> None:
-        if start.tzinfo is None:
-            raise ValueError("the clock's start must be timezone-aware")
-        self._base = start.astimezone(UTC)
-        self._realtime = realtime
-        self._monotonic = monotonic or (lambda: _monotonic())
-        self._anchor = self._monotonic()
-
-    def now(self) -> dt.datetime:
-        if not self._realtime:
-            return self._base
-        elapsed = max(0.0, self._monotonic() - self._anchor)
-        return self._base + dt.timedelta(seconds=elapsed)
-
-    def advance(self, delta: dt.timedelta) -> dt.datetime:
-        """Jump forward by ``delta`` (never backwards) and return the new time."""
-        if delta < dt.timedelta(0):
-            raise ValueError("the clock only moves forward")
-        self._base += delta
-        return self.now()
+def wall() -> float:
+    """The machine's wall clock, Unix seconds (a module function so tests can replace it). A
+    real-time sandbox's base clock follows it; webhook signatures carry it."""
+    return time.time()

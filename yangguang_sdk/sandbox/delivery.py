@@ -1,14 +1,16 @@
-"""Webhook delivery from the sandbox insurer (DESIGN §5): endpoints, signed attempts, retries.
+"""Webhook delivery from the sandbox insurer (DESIGN §5, §7.2): endpoints, signed attempts, retries.
 
 ``DeliveryWorker`` is the only part of the sandbox that makes HTTP calls of its own. It subscribes
 to the engine's events; for each event and each enabled endpoint subscribed to its type it schedules
-attempt 1 for *now* as a hook timer on the sandbox clock, so the call that emitted the event also
-makes its first delivery before it returns. An attempt POSTs the event exactly as stored (what
-``GET /v1/events/{id}`` returns) as raw JSON, signed per Standard Webhooks with the endpoint's keys
-(``webhook-id`` is the event id, ``webhook-timestamp`` the sandbox clock at send time).
+attempt 1 at the event's time on the tenant's clock, as *deferred work* of the engine in the
+endpoint's lane. An attempt POSTs the event exactly as stored (what ``GET /v1/events/{id}``
+returns) as raw JSON, signed per Standard Webhooks with the endpoint's keys: ``webhook-id`` is the
+event id and ``webhook-timestamp`` the **real (wall-clock) send time**, so a receiver in any process
+verifies it with the default tolerance however far the tenant's clock was moved; the body keeps the
+event's own time.
 
 - Only a 2xx answer is a success. After a failure the next attempt comes ``RETRY_SCHEDULE`` later
-  on the sandbox clock (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h: ten attempts in all),
+  on the tenant's clock (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h: ten attempts in all),
   or after the receiver's ``Retry-After`` seconds when that is longer (capped at 24 h).
 - 410 Gone disables the endpoint at once; a failed tenth attempt disables it too. Disabling drops
   the endpoint's pending retries and records a ``webhook_endpoint.disabled`` event (which other
@@ -21,30 +23,41 @@ makes its first delivery before it returns. An attempt POSTs the event exactly a
   ``rotate_secret`` the old key keeps signing beside the new one for ``ROTATION_GRACE`` (24 clock
   hours): ``webhook-signature`` then carries both signatures.
 
-Endpoints (with their keys), attempts and pending retries live in the engine's store, so a SQLite
-sandbox reopened with a new worker carries on where it stopped.
+**Deliveries never hold the engine.** Attempts are made outside the engine's lock, concurrently
+across endpoints and in order within one endpoint (its lane), each bounded by a *total* deadline of
+``timeout`` seconds (10 by default: connecting, sending, the status line, headers and the answer
+together; a receiver that dribbles one byte every few seconds is cut off at the deadline). The
+outcome is then recorded under the lock at the attempt's due time. Two modes:
 
-Deliveries run inside the engine's lock: hooks are transitions of the clock, which is what lets one
-``advance`` live through a whole retry schedule in order. A receiver that calls back into the same
-sandbox while handling a delivery therefore waits for that lock until the delivery's timeout
-(``DEFAULT_TIMEOUT``) ends it as a failed attempt; then its call goes through. Receivers should
-acknowledge quickly and do their work, API calls included, afterwards. The timeout holds for every
-transport: over the network httpx enforces it; an injected transport (which may run the receiver in
-the calling thread, as ``httpx.WSGITransport`` does) is called in a thread of its own that the
-worker stops waiting for.
+- *inline* (the default, an embedded ``Sandbox``): the API call that emitted an event makes its
+  first attempts right after releasing the lock, before it returns, so in-process tests stay
+  deterministic; ``advance`` lives through attempts and retries in its window in time order.
+- *background* (``background=True``, a served sandbox): an executor thread claims due attempts of
+  every tenant and makes them on a pool of threads; no API call waits for a receiver. ``advance``
+  still waits (up to 30 s) for the attempts due in its window.
+
+Endpoints (with their keys), attempts and pending attempts live in the engine's store, so a
+sandbox reopened (or another worker process on the same PostgreSQL) carries on where it stopped.
+An injected ``transport`` (which may run the receiver in the calling thread, as
+``httpx.WSGITransport`` does) is called in a thread of its own that the worker stops waiting for
+at the deadline.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import json
 import math
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import httpcore
 import httpx
 
 from .._logs import get_logger
@@ -52,9 +65,11 @@ from .._version import __version__
 from ..types.event import EVENT_TYPES
 from ..types.webhook_endpoint import WebhookEndpointCreateParams
 from ..webhooks import Webhook, generate_ed25519_keypair, generate_hmac_secret
-from .clock import format_ts, parse_ts
+from . import clock as clock_module
+from .clock import UTC, format_ts, parse_ts
 from .engine import Engine, render
 from .errors import Invalid, NotFound, SandboxError, validated
+from .store import Timer
 
 __all__ = [
     "ATTEMPT_HOOK",
@@ -85,7 +100,7 @@ MAX_RETRY_AFTER = dt.timedelta(hours=24)
 ROTATION_GRACE = dt.timedelta(hours=24)
 """How long a rotated-out key keeps signing beside the new one."""
 DEFAULT_TIMEOUT = 10.0
-"""Seconds an attempt may take (connect, send, answer) before it counts as failed."""
+"""Seconds an attempt may take in all (connect, send, answer) before it counts as failed."""
 USER_AGENT = f"yangguang-sandbox/{__version__}"
 ATTEMPT_HOOK = "webhook_attempt"
 """The kind of the engine hook timers that make attempts."""
@@ -94,8 +109,14 @@ _ENDPOINTS = "webhook_endpoints"
 _ATTEMPTS = "webhook_attempts"
 _RESPONSE_EXCERPT = 500
 """Characters of a receiver's answer kept in the attempt record, for debugging."""
-_JOIN_MARGIN = 1.0
-"""Seconds granted beyond the timeout to a transport that enforces the timeout itself."""
+_JOIN_MARGIN = 0.5
+"""Seconds granted beyond the deadline to an injected transport before the worker stops waiting."""
+_POOL_SIZE = 32
+"""Attempts in flight at once (each to a different endpoint)."""
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "yangguang_delivery_deadline", default=None
+)
+"""The ``time.monotonic()`` by which the current thread's attempt must be over."""
 
 Json = dict[str, Any]
 
@@ -110,6 +131,18 @@ class _Outcome:
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One attempt as prepared under the lock: where it goes and what it sends."""
+
+    endpoint_id: str
+    url: str
+    event_id: str
+    event_type: str
+    keys: tuple[str, ...]
+    body: bytes
 
 
 def _new_key(signing: str) -> tuple[str, str]:
@@ -143,10 +176,11 @@ def _signer(keys: tuple[str, ...]) -> Webhook:
 class DeliveryWorker:
     """Delivers a sandbox engine's events to its tenants' webhook endpoints (module docstring).
 
-    ``transport``: the httpx transport attempts go through; by default a plain ``httpx.Client``
-    (real HTTP, environment proxies ignored). For a receiver in the same process pass e.g.
-    ``httpx.WSGITransport(app=handler.wsgi_app)`` or ``SyncASGITransport(asgi_app)``: the engine
-    calls hooks synchronously, so the transport must be a sync one. ``timeout``: seconds per attempt.
+    ``transport``: the httpx transport attempts go through; by default real HTTP (environment
+    proxies ignored, redirects never followed). For a receiver in the same process pass e.g.
+    ``httpx.WSGITransport(app=handler.wsgi_app)`` or ``SyncASGITransport(asgi_app)`` (a sync
+    transport). ``timeout``: the total deadline of one attempt, in seconds. ``background``: make
+    attempts on an executor thread instead of in the calling thread after each API call.
     """
 
     def __init__(
@@ -155,22 +189,48 @@ class DeliveryWorker:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        background: bool = False,
     ) -> None:
         self.engine = engine
         self.timeout = timeout
         self._in_process = transport is not None
         self._http = httpx.Client(
-            transport=transport,
+            transport=transport or _deadline_transport(),
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,
             headers={"user-agent": USER_AGENT},
         )
-        engine.add_scheduled_hook(ATTEMPT_HOOK, self._attempt)
+        self._pool = ThreadPoolExecutor(_POOL_SIZE, thread_name_prefix="yangguang-webhook")
+        self.background = background
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._in_flight = 0
+        self._slots = threading.Condition()
+        self._executor: threading.Thread | None = None
+        engine.add_deferred_hook(ATTEMPT_HOOK, self._run)
         engine.subscribe(self._on_event)
+        engine.on_deferred(self._on_due)
+        if background:
+            self._executor = threading.Thread(
+                target=self._execute, name="yangguang-webhook-executor", daemon=True
+            )
+            self._executor.start()
 
     def close(self) -> None:
+        """Stop the executor (attempts in flight finish or reach their deadline) and the client."""
+        self._stop.set()
+        self._wake.set()
+        if self._executor is not None:
+            self._executor.join()
+            self._executor = None
+        self._pool.shutdown(wait=True)
         self._http.close()
+
+    def run_due(self) -> int:
+        """Make every attempt due by the tenants' clocks now, in this thread (waiting for them);
+        returns how many were made. Useful after a real-time clock passed a retry's time."""
+        return self.engine.run_deferred()
 
     # -- endpoints -----------------------------------------------------------------------------
 
@@ -186,7 +246,7 @@ class DeliveryWorker:
             )
         _check_url(p.url)
         key, secret = _new_key(p.signing)
-        with self.engine.atomic():
+        with self.engine.atomic(tenant):
             endpoint_id = self.engine.new_id(tenant, "whe")
             record: Json = {
                 "object": "webhook_endpoint",
@@ -197,7 +257,7 @@ class DeliveryWorker:
                 "status": "enabled",
                 "disabled_reason": None,
                 "disabled_at": None,
-                "created_at": format_ts(self.engine.now()),
+                "created_at": format_ts(self.engine.now(tenant)),
                 "_keys": [{"key": key, "expires_at": None}],
             }
             self.engine.put_record(_ENDPOINTS, tenant, endpoint_id, record)
@@ -211,7 +271,7 @@ class DeliveryWorker:
 
     def delete_endpoint(self, tenant: str, endpoint_id: str) -> Json:
         """Remove an endpoint; its pending retries are dropped. Its attempts stay recorded."""
-        with self.engine.atomic():
+        with self.engine.atomic(tenant):
             record = self._load(tenant, endpoint_id)
             self.engine.delete_record(_ENDPOINTS, tenant, endpoint_id)
             self.engine.cancel_hooks(tenant, endpoint_id)
@@ -219,9 +279,9 @@ class DeliveryWorker:
 
     def rotate_secret(self, tenant: str, endpoint_id: str) -> Json:
         """A new key (its secret shown this once); the current one signs beside it for 24 h."""
-        with self.engine.atomic():
+        with self.engine.atomic(tenant):
             record = self._load(tenant, endpoint_id)
-            now = self.engine.now()
+            now = self.engine.now(tenant)
             kept = []
             for entry in record["_keys"]:
                 if entry["expires_at"] is None:
@@ -243,7 +303,7 @@ class DeliveryWorker:
         starting_after: str | None = None,
     ) -> Json:
         """The endpoint's delivery attempts, oldest first (optionally those of one event)."""
-        with self.engine.atomic():
+        with self.engine.atomic(tenant):
             self._load(tenant, endpoint_id)
             equals = {"endpoint_id": endpoint_id}
             if event_id is not None:
@@ -255,10 +315,10 @@ class DeliveryWorker:
     def redeliver(self, tenant: str, event_id: str) -> Json:
         """Send an event again, same id, to each enabled endpoint subscribed to its type (a new chain
         of attempts, numbered from 1). Returns the event."""
-        with self.engine.atomic():
+        with self.engine.atomic(tenant):
             event = self.engine.get_event(tenant, event_id)
             for endpoint in self._subscribed(tenant, event["type"]):
-                self._schedule(tenant, endpoint["id"], event_id, 1, self.engine.now(), redelivery=True)
+                self._schedule(tenant, endpoint["id"], event_id, 1, self.engine.now(tenant), redelivery=True)
         return event
 
     def _load(self, tenant: str, endpoint_id: str) -> Json:
@@ -274,10 +334,12 @@ class DeliveryWorker:
     # -- delivery ------------------------------------------------------------------------------
 
     def _on_event(self, tenant: str, event: Json) -> None:
-        """Engine subscriber: schedule attempt 1, now, for each endpoint that wants the event."""
-        with self.engine.atomic():
+        """Engine subscriber: schedule attempt 1, at the event's time, for each endpoint that wants it."""
+        with self.engine.atomic(tenant):
             for endpoint in self._subscribed(tenant, event["type"]):
-                self._schedule(tenant, endpoint["id"], event["id"], 1, self.engine.now(), redelivery=False)
+                self._schedule(
+                    tenant, endpoint["id"], event["id"], 1, self.engine.now(tenant), redelivery=False
+                )
 
     def _schedule(
         self, tenant: str, endpoint_id: str, event_id: str, attempt: int, at: dt.datetime, *, redelivery: bool
@@ -288,21 +350,108 @@ class DeliveryWorker:
             "attempt": attempt,
             "redelivery": redelivery,
         }
-        self.engine.schedule_hook(tenant, ATTEMPT_HOOK, at, payload, ref=endpoint_id)
+        self.engine.schedule_hook(tenant, ATTEMPT_HOOK, at, payload, ref=endpoint_id, lane=endpoint_id)
 
-    def _attempt(self, tenant: str, payload: Json) -> None:
-        """Engine hook: make one attempt, record it, and schedule the next or disable the endpoint."""
-        engine = self.engine
-        endpoint = engine.get_record(_ENDPOINTS, tenant, payload["endpoint_id"])
-        if endpoint is None or endpoint["status"] != "enabled":
-            return  # deleted or disabled since: the chain ends
+    def _on_due(self, tenant: str) -> None:
+        """Engine listener: a call scheduled attempts due now. Inline, make them before the call
+        returns; in the background, wake the executor."""
+        if self.background:
+            self._wake.set()
+        else:
+            self.engine.run_deferred(tenant)
+
+    def _execute(self) -> None:
+        """The background executor: claim due attempts of every tenant and make each on the pool."""
+        while not self._stop.is_set():
+            with self._slots:
+                while self._in_flight >= _POOL_SIZE and not self._stop.is_set():
+                    self._slots.wait(0.5)
+                free = _POOL_SIZE - self._in_flight
+            try:
+                claimed = self.engine.claim_deferred(limit=free)
+            except Exception:  # the store went away (closing) or a transient database error
+                logger.exception("webhook executor could not claim attempts")
+                claimed = []
+            for timer in claimed:
+                with self._slots:
+                    self._in_flight += 1
+                self._pool.submit(self._run_one, timer)
+            if not claimed:
+                self._wake.wait(0.25)
+                self._wake.clear()
+
+    def _run_one(self, timer: Timer) -> None:
         try:
-            event = engine.get_event(tenant, payload["event_id"])
+            self._run([timer])
+        except Exception:
+            logger.exception("webhook attempt failed to run")
+        finally:
+            with self._slots:
+                self._in_flight -= 1
+                self._slots.notify()
+            self._wake.set()  # the lane's next attempt may be due
+
+    def _run(self, timers: list[Timer]) -> None:
+        """Engine runner of claimed attempts: send them concurrently (one per endpoint), outside the
+        lock, then record each outcome in order under the lock at its due time."""
+        prepared = [self._prepare(timer) for timer in timers]
+        if len(prepared) == 1:
+            outcomes = [self._deliver(prepared[0])]
+        else:
+            outcomes = list(self._pool.map(self._deliver, prepared))
+        for timer, job, outcome in zip(timers, prepared, outcomes, strict=True):
+            self.engine.complete(timer, functools.partial(self._record, job=job, outcome=outcome))
+
+    def _prepare(self, timer: Timer) -> _Job | None:
+        """What one attempt sends (None: the endpoint was deleted or disabled, or the event is gone)."""
+        tenant, payload = timer.tenant, timer.data["payload"]
+        endpoint = self.engine.get_record(_ENDPOINTS, tenant, payload["endpoint_id"])
+        if endpoint is None or endpoint["status"] != "enabled":
+            return None
+        try:
+            event = self.engine.get_event(tenant, payload["event_id"])
         except SandboxError:
-            return
-        now = engine.now()
+            return None
+        at = clock_module.from_micros(timer.due)
+        keys = tuple(
+            entry["key"]
+            for entry in endpoint["_keys"]
+            if entry["expires_at"] is None or parse_ts(entry["expires_at"]) > at
+        )
         body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        outcome = self._send(endpoint, event["id"], body, now)
+        return _Job(endpoint["id"], endpoint["url"], event["id"], event["type"], keys, body)
+
+    def _deliver(self, job: _Job | None) -> _Outcome | None:
+        """Sign at the real send time and POST, within the total deadline."""
+        if job is None:
+            return None
+        sent = dt.datetime.fromtimestamp(int(clock_module.wall()), UTC)
+        headers = _signer(job.keys).build_headers(job.event_id, job.body, timestamp=sent)
+        headers["content-type"] = "application/json"
+        if not self._in_process:
+            return self._exchange(job, headers)
+        # An injected transport may run the receiver in this very thread (WSGI, mocks), where no
+        # socket deadline applies: run it in a thread of its own and stop waiting at the deadline.
+        done: list[_Outcome] = []
+        thread = threading.Thread(
+            target=lambda: done.append(self._exchange(job, headers)),
+            name="yangguang-webhook-delivery",
+            daemon=True,
+        )
+        thread.start()
+        thread.join(self.timeout + _JOIN_MARGIN)
+        return done[0] if done else _Outcome(error=f"timeout: no answer within {self.timeout:g} s")
+
+    def _record(self, tenant: str, payload: Json, *, job: _Job | None, outcome: _Outcome | None) -> None:
+        """Under the lock at the attempt's due time: record it, and schedule the next attempt or
+        disable the endpoint."""
+        if job is None or outcome is None:
+            return
+        engine = self.engine
+        endpoint = engine.get_record(_ENDPOINTS, tenant, job.endpoint_id)
+        if endpoint is None or endpoint["status"] != "enabled":
+            return  # deleted or disabled while the attempt was in flight: the chain ends
+        now = engine.now(tenant)
         number = int(payload["attempt"])
         next_at: dt.datetime | None = None
         disable: str | None = None
@@ -324,10 +473,10 @@ class DeliveryWorker:
             {
                 "object": "delivery_attempt",
                 "id": attempt_id,
-                "event_id": event["id"],
-                "event_type": event["type"],
-                "endpoint_id": endpoint["id"],
-                "url": endpoint["url"],
+                "event_id": job.event_id,
+                "event_type": job.event_type,
+                "endpoint_id": job.endpoint_id,
+                "url": job.url,
                 "attempt": number,
                 "redelivery": bool(payload.get("redelivery")),
                 "at": format_ts(now),
@@ -341,8 +490,8 @@ class DeliveryWorker:
         if next_at is not None:
             self._schedule(
                 tenant,
-                endpoint["id"],
-                event["id"],
+                job.endpoint_id,
+                job.event_id,
                 number + 1,
                 next_at,
                 redelivery=bool(payload.get("redelivery")),
@@ -357,32 +506,11 @@ class DeliveryWorker:
         logger.warning("webhook endpoint %s disabled (%s)", endpoint["id"], reason)
         self.engine.record_event(tenant, "webhook_endpoint.disabled", render(endpoint))
 
-    def _send(self, endpoint: Json, event_id: str, body: bytes, now: dt.datetime) -> _Outcome:
-        keys = tuple(
-            entry["key"]
-            for entry in endpoint["_keys"]
-            if entry["expires_at"] is None or parse_ts(entry["expires_at"]) > now
-        )
-        headers = _signer(keys).build_headers(event_id, body, timestamp=now)
-        headers["content-type"] = "application/json"
-        if not self._in_process:
-            return self._exchange(endpoint, body, headers)
-        # An injected transport may run the receiver in this very thread (WSGI, mocks), where no
-        # socket timeout applies: run it in a thread of its own and stop waiting after the timeout.
-        done: list[_Outcome] = []
-        thread = threading.Thread(
-            target=lambda: done.append(self._exchange(endpoint, body, headers)),
-            name="yangguang-webhook-delivery",
-            daemon=True,
-        )
-        thread.start()
-        thread.join(self.timeout + _JOIN_MARGIN)
-        return done[0] if done else _Outcome(error=f"timeout: no answer within {self.timeout:g} s")
-
-    def _exchange(self, endpoint: Json, body: bytes, headers: dict[str, str]) -> _Outcome:
-        """One POST, its outcome (a status or the reason there was none)."""
+    def _exchange(self, job: _Job, headers: dict[str, str]) -> _Outcome:
+        """One POST within the total deadline, its outcome (a status or the reason there was none)."""
+        token = _DEADLINE.set(time.monotonic() + self.timeout)
         try:
-            with self._http.stream("POST", endpoint["url"], content=body, headers=headers) as response:
+            with self._http.stream("POST", job.url, content=job.body, headers=headers) as response:
                 excerpt = bytearray()
                 for chunk in response.iter_bytes():
                     excerpt += chunk
@@ -400,8 +528,10 @@ class DeliveryWorker:
         except httpx.HTTPError as exc:
             return _Outcome(error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         except Exception as exc:  # an in-process receiver that raised
-            logger.warning("webhook receiver for %s raised %s", endpoint["id"], type(exc).__name__)
+            logger.warning("webhook receiver for %s raised %s", job.endpoint_id, type(exc).__name__)
             return _Outcome(error=f"the receiver raised {type(exc).__name__}")
+        finally:
+            _DEADLINE.reset(token)
 
 
 def _check_url(url: str) -> None:
@@ -411,3 +541,82 @@ def _check_url(url: str) -> None:
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise Invalid("invalid_url", "url must be an absolute http:// or https:// URL", param="url")
+
+
+# --- the total deadline of an attempt ------------------------------------------------------------
+# httpx's timeouts bound each network operation, not the whole request: a receiver sending one byte
+# every few seconds never trips them. The network backend below bounds every connect, read and write
+# by what is left of the attempt's deadline (``_DEADLINE``, set per attempt in its thread).
+
+
+def _left(timeout: float | None, error: type[Exception]) -> float | None:
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the attempt's deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(
+            host, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(
+            path, _left(timeout, httpcore.ConnectTimeout), socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _deadline_transport(inner: httpcore.NetworkBackend | None = None) -> httpx.HTTPTransport:
+    """Real HTTP whose every attempt is bounded by its total deadline."""
+    transport = httpx.HTTPTransport(trust_env=False)
+    # httpx takes no network backend; its pool is rebuilt with ours (same TLS settings)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        network_backend=_DeadlineBackend(inner or httpcore.SyncBackend()),
+    )
+    return transport

@@ -7,6 +7,11 @@ key and fingerprint gets the stored answer again (``replayed`` True); the same k
 fingerprint is 422 ``idempotency_key_reused``; a first request still running makes the second 409
 ``idempotency_request_in_progress`` (never stored, so a retry later gets the answer).
 
+An operation that cannot run inside one transaction (``test_clock.advance``, which releases the
+engine between the webhook attempts of its window) runs with ``atomic=False``: the key is first
+claimed with an in-progress record (so a second request, in this process or another, gets the 409),
+the operation runs, and its answer replaces the claim.
+
 This module extends the engine the way ``delivery.py`` does, through its public extension points:
 the answers are records of the ``idempotency`` table (``put_record`` / ``get_record``), written in
 one ``atomic()`` transaction with the operation's own writes. An operation that raises a
@@ -19,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +39,8 @@ KEY_TTL = dt.timedelta(hours=24)
 TABLE = "idempotency"
 """The engine store table of the stored answers (the name older sandbox files already use)."""
 IN_PROGRESS = "idempotency_request_in_progress"
+CLAIM_TTL = 120.0
+"""Seconds (wall) after which the claim of a non-atomic operation whose process died is ignored."""
 
 Json = dict[str, Any]
 Answer = tuple[int, Json]
@@ -58,7 +66,7 @@ class Idempotency:
         self._inflight_lock = threading.Lock()
 
     def run(
-        self, tenant: str, key: str, fingerprint: str, op: Callable[[], Answer]
+        self, tenant: str, key: str, fingerprint: str, op: Callable[[], Answer], *, atomic: bool = True
     ) -> tuple[int, Json, bool]:
         """``(status, body, replayed)`` of ``op`` run once for ``(tenant, key)``. An op that raises a
         ``SandboxError`` has its error answer stored and the error raised again; its replay returns
@@ -72,7 +80,9 @@ class Idempotency:
                 )
             self._inflight.add(slot)
         try:
-            return self._run(tenant, key, fingerprint, op)
+            if atomic:
+                return self._run(tenant, key, fingerprint, op)
+            return self._run_claimed(tenant, key, fingerprint, op)
         finally:
             with self._inflight_lock:
                 self._inflight.discard(slot)
@@ -82,38 +92,80 @@ class Idempotency:
     ) -> tuple[int, Json, bool]:
         engine = self.engine
         error: SandboxError | None = None
-        with engine.atomic():
-            stored = engine.get_record(TABLE, tenant, key)
-            if stored is not None and parse_ts(stored["expires_at"]) > engine.now():
-                if stored["fingerprint"] != fingerprint:
-                    raise Invalid(
-                        "idempotency_key_reused",
-                        "This Idempotency-Key was already used with a different request; use a new key.",
-                        param="Idempotency-Key",
-                    )
-                return int(stored["status"]), stored["body"], True
+        with engine.atomic(tenant):
+            stored = self._stored(tenant, key, fingerprint)
+            if stored is not None:
+                return stored
             try:
-                with engine.atomic():  # a savepoint: an error rolls back the op's writes only
+                with engine.atomic(tenant):  # a savepoint: an error rolls back the op's writes only
                     status, body = op()
             except SandboxError as exc:
                 if exc.code == IN_PROGRESS:
                     raise
                 error = exc
                 status, body = self._error_answer(exc)
-            now = engine.now()  # after the op: an advance of the clock moves it
-            engine.put_record(
-                TABLE,
-                tenant,
-                key,
-                {
-                    "key": key,
-                    "fingerprint": fingerprint,
-                    "status": status,
-                    "body": body,
-                    "created_at": format_ts(now),
-                    "expires_at": format_ts(now + KEY_TTL),
-                },
-            )
+            self._store(tenant, key, fingerprint, status, body)
         if error is not None:
             raise error
         return status, body, False
+
+    def _run_claimed(
+        self, tenant: str, key: str, fingerprint: str, op: Callable[[], Answer]
+    ) -> tuple[int, Json, bool]:
+        engine = self.engine
+        with engine.atomic(tenant):
+            stored = self._stored(tenant, key, fingerprint)
+            if stored is not None:
+                return stored
+            self._store(tenant, key, fingerprint, None, {"claimed_at": time.time()})
+        error: SandboxError | None = None
+        try:
+            status, body = op()
+        except SandboxError as exc:
+            error = exc
+            status, body = self._error_answer(exc)
+        except BaseException:
+            with engine.atomic(tenant):
+                engine.delete_record(TABLE, tenant, key)
+            raise
+        with engine.atomic(tenant):
+            self._store(tenant, key, fingerprint, status, body)
+        if error is not None:
+            raise error
+        return status, body, False
+
+    def _stored(self, tenant: str, key: str, fingerprint: str) -> tuple[int, Json, bool] | None:
+        """The stored answer of ``key`` (replayed), None if there is none; 422 for another request's
+        key, 409 while a claimed operation runs."""
+        stored = self.engine.get_record(TABLE, tenant, key)
+        if stored is None or parse_ts(stored["expires_at"]) <= self.engine.now(tenant):
+            return None
+        if stored["fingerprint"] != fingerprint:
+            raise Invalid(
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used with a different request; use a new key.",
+                param="Idempotency-Key",
+            )
+        if stored["status"] is None:
+            if time.time() - float(stored["body"]["claimed_at"]) > CLAIM_TTL:
+                return None  # its process died mid-operation
+            raise Conflict(
+                IN_PROGRESS, "A request with this Idempotency-Key is still being processed; retry shortly."
+            )
+        return int(stored["status"]), stored["body"], True
+
+    def _store(self, tenant: str, key: str, fingerprint: str, status: int | None, body: Json) -> None:
+        now = self.engine.now(tenant)  # after the op: an advance of the clock moves it
+        self.engine.put_record(
+            TABLE,
+            tenant,
+            key,
+            {
+                "key": key,
+                "fingerprint": fingerprint,
+                "status": status,
+                "body": body,
+                "created_at": format_ts(now),
+                "expires_at": format_ts(now + KEY_TTL),
+            },
+        )

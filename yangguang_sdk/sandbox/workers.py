@@ -41,7 +41,7 @@ def _worker(listener: socket.socket, db: str, clock: Literal["manual", "realtime
 
     from . import Sandbox
 
-    sb = Sandbox(db=db, realtime=clock == "realtime")
+    sb = Sandbox(db=db, realtime=clock == "realtime", background_deliveries=True)
     try:
         if clock == "realtime":
             sb.start_ticking()

@@ -548,16 +548,17 @@ def _describe_skew(skew: float, tolerance: int) -> str:
         head = f"webhook-timestamp is {span} in the {'past' if skew > 0 else 'future'}, beyond the "
         if skew < 0:
             cause = (
-                "the sender signs with a clock that is not real time (a sandbox whose clock was advanced?)"
+                "the sender signs with a clock that is not real time (one that was advanced?), or this "
+                "receiver's clock was set back (a Webhook(..., now=...) frozen in the past?)"
             )
         else:
             cause = (
-                "the sender signs with a clock that is not real time (a sandbox started at an earlier "
-                "date?), this receiver's clock was advanced, or this is an old delivery replayed"
+                "the sender signs with a clock that is not real time, this receiver's clock was "
+                "advanced (a Webhook(..., now=...) in a test?), or this is an old delivery replayed"
             )
         return (
-            f"{head}{tolerance} s tolerance: far more than clock drift; {cause}. In tests, verify with "
-            "the sender's clock: Webhook(secret, now=...)."
+            f"{head}{tolerance} s tolerance: far more than clock drift; {cause}. The yangguang sandbox "
+            "signs with the real send time, however far its test clock was moved."
         )
     if skew > 0:
         return (
