@@ -108,8 +108,8 @@ def test_reopened_realtime_engine_resumes_from_the_saved_clock(tmp_path: Path) -
     first.advance(T, DAY)
     first.close()
     second = Engine(db=path, realtime=True)
-    assert second.now() >= START + DAY
-    assert second.now() < START + DAY + dt.timedelta(minutes=5)
+    assert second.now(T) >= START + DAY
+    assert second.now(T) < START + DAY + dt.timedelta(minutes=5)
     second.close()
 
 

@@ -363,7 +363,11 @@ def trigger(
     moves = scenario.until is not None or event_type == "quote.decided"
     typer.echo(
         f"Triggering {event_type} on {creds.base_url}"
-        + (": this moves this key's clock forward, for every loan of this key (other keys have clocks of their own)" if moves else "")
+        + (
+            ": this moves this key's clock forward, for every loan of this key (other keys have clocks of their own)"
+            if moves
+            else ""
+        )
     )
     with make_client(creds) as client:
         result = run_trigger(client, event_type, typer.echo)
