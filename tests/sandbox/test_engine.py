@@ -332,12 +332,29 @@ def test_cancel_preview_writes_nothing(engine: Engine) -> None:
     assert engine.cancel_policy(T, policy["id"], reason="x")["refund"] == preview["refund"]
 
 
-def test_cancel_twice_is_not_cancellable(engine: Engine) -> None:
+def test_cancel_twice_answers_already_cancelled_naming_the_policy(engine: Engine) -> None:
     policy = bound_policy(engine)
     engine.cancel_policy(T, policy["id"], reason="x")
-    with pytest.raises(Conflict) as err:
-        engine.cancel_policy(T, policy["id"], reason="x")
-    assert err.value.code == "policy_not_cancellable"
+    for action in ("cancel", "settle"):
+        with pytest.raises(Conflict) as err:
+            if action == "cancel":
+                engine.cancel_policy(T, policy["id"], reason="x")
+            else:
+                engine.settle_policy(T, policy["id"])
+        assert err.value.code == "policy_already_cancelled" and policy["id"] in err.value.message
+
+
+def test_cancel_or_settle_a_completed_policy_answers_already_completed(engine: Engine) -> None:
+    policy = bound_policy(engine)
+    engine.advance(T, 3 * DAY)
+    engine.settle_policy(T, policy["id"])
+    for action in ("cancel", "settle"):
+        with pytest.raises(Conflict) as err:
+            if action == "cancel":
+                engine.cancel_policy(T, policy["id"], reason="x")
+            else:
+                engine.settle_policy(T, policy["id"])
+        assert err.value.code == "policy_already_completed" and policy["id"] in err.value.message
 
 
 def test_settle_refunds_unearned_premium_without_cooling_off(engine: Engine) -> None:

@@ -7,7 +7,14 @@ import datetime as dt
 from typing_extensions import Unpack
 
 from .._request import APIRequest
-from ..types.policy import Policy, PolicyBindParams, PolicyCancelParams, PolicySettleParams, PolicyStatus
+from ..types.policy import (
+    CancelReason,
+    Policy,
+    PolicyBindParams,
+    PolicyCancelParams,
+    PolicySettleParams,
+    PolicyStatus,
+)
 from ._resource import (
     AsyncAPIResource,
     RequestOptions,
@@ -62,12 +69,17 @@ def list_(
 def cancel(
     policy_id: str,
     *,
-    reason: str = "requested_by_customer",
+    reason: CancelReason | str = "requested_by_customer",
     preview: bool = False,
     **opts: Unpack[RequestOptions],
 ) -> APIRequest[Policy]:
     """Cancel a policy: a full refund inside the cooling-off period, the unearned premium after it.
-    ``preview=True`` returns the refund without cancelling."""
+    ``preview=True`` returns the refund without cancelling.
+
+    ``reason`` is one of ``types.CANCEL_REASONS`` (``order_refunded``, ``order_cancelled``, ...) or
+    your own code of 1-200 characters. A policy already cancelled or completed, or with a claim,
+    is a ``ConflictError`` (``policy_already_cancelled``, ``policy_already_completed``,
+    ``policy_claimed``); one with an overdue installment ``policy_not_cancellable``."""
     pid = path_id(policy_id, "policy_id", "pol_")
     body = validate_params(PolicyCancelParams, {"reason": reason, "preview": preview})
     return APIRequest("POST", f"/v1/policies/{pid}/cancel", Policy, body=body, **options(opts))

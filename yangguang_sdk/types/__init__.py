@@ -21,6 +21,8 @@ from .exposure import ExposureCheck, ExposureCheckParams
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode, VehicleIdentificationNumber
 from .money import Money
 from .policy import (
+    CANCEL_REASONS,
+    CancelReason,
     Policy,
     PolicyBindParams,
     PolicyCancelParams,
@@ -60,6 +62,7 @@ from .quote_params import (
 from .webhook_endpoint import DeliveryAttempt, WebhookEndpoint, WebhookEndpointCreateParams
 
 __all__ = [
+    "CANCEL_REASONS",
     "EVENT_TYPES",
     "BaseEvent",
     "Beneficiary",
@@ -67,6 +70,7 @@ __all__ = [
     "BeneficiaryParams",
     "Borrower",
     "BorrowerParam",
+    "CancelReason",
     "Claim",
     "ClaimEvent",
     "ClaimStatus",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field
 
@@ -18,11 +18,26 @@ __all__ = [
     "PolicyCancelParams",
     "PolicySettleParams",
     "PolicyStatus",
+    "CancelReason",
+    "CANCEL_REASONS",
     "Repayment",
     "RepaymentCreateParams",
 ]
 
 PolicyStatus = Literal["active", "cancelled", "completed", "claimed"]
+CancelReason = Literal[
+    "requested_by_customer",
+    "order_refunded",
+    "order_cancelled",
+    "application_withdrawn",
+    "loan_refinanced",
+    "duplicate",
+    "fraud_suspected",
+    "other",
+]
+"""The documented cancel reasons (docs/checkout.md). ``reason`` stays free text of 1-200 characters,
+so a merchant's own code is accepted too; these are the ones reports and the dashboard know."""
+CANCEL_REASONS: tuple[str, ...] = get_args(CancelReason)
 
 
 class Policy(APIObject):
@@ -61,7 +76,15 @@ class PolicyBindParams(RequestModel):
 
 
 class PolicyCancelParams(RequestModel):
-    reason: Annotated[str, Field(min_length=1, max_length=200)] = "requested_by_customer"
+    reason: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="Why the cover ends: one of " + ", ".join(CANCEL_REASONS) + ", or your own code "
+            "(1-200 characters).",
+        ),
+    ] = "requested_by_customer"
     preview: bool = False
 
 

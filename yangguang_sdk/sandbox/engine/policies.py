@@ -3,7 +3,9 @@
 Binding an approved, unexpired quote makes an active policy whose premium is due to the insurer and
 schedules each installment's overdue check. Cancelling refunds the whole premium within the
 cooling-off period, else the exposure-weighted unearned premium; settling (提前结清) always refunds
-the unearned premium. Neither is possible while an installment is overdue or a claim exists (409).
+the unearned premium. Neither is possible once the policy is cancelled or completed
+(``policy_already_cancelled`` / ``policy_already_completed``), once a claim exists
+(``policy_claimed``) or while an installment is overdue (``policy_not_cancellable``), all 409.
 """
 
 from __future__ import annotations
@@ -135,20 +137,31 @@ class Policies(Quotes, Ledger):
         return render(record, today=self._today())
 
     def _check_cancellable(self, record: PolicyRecord, action: str) -> None:
-        if record.status != "active":
+        """Refuse to ``action`` (cancel or settle) a policy that is not active and claim-free, with
+        a code per state (DESIGN §7.3), so a cancel retried under a new key reads as done, not failed."""
+        if record.claim_id is not None or record.status == "claimed":
             raise Conflict(
-                "policy_not_cancellable", f"Policy {record.id} is {record.status}; cannot {action} it."
+                "policy_claimed",
+                f"Policy {record.id} has a claim ({record.claim_id}); it can no longer be {action}ed.",
             )
-        if record.claim_id is not None:
+        if record.status == "cancelled":
             raise Conflict(
-                "policy_not_cancellable",
-                f"Policy {record.id} has a claim ({record.claim_id}); cannot {action} it.",
+                "policy_already_cancelled",
+                f"Policy {record.id} is already cancelled (refund {Money(record.refund or 0)}); "
+                f"there is nothing left to {action}.",
+            )
+        if record.status == "completed":
+            raise Conflict(
+                "policy_already_completed",
+                f"Policy {record.id} is already completed (settled or fully repaid); "
+                f"there is nothing left to {action}.",
             )
         overdue = [str(i.installment) for i in record.installments if i.status == "overdue"]
         if overdue:
             raise Conflict(
                 "policy_not_cancellable",
-                f"Policy {record.id} has overdue installment(s) {', '.join(overdue)}; cannot {action} it.",
+                f"Policy {record.id} has overdue installment(s) {', '.join(overdue)}; cannot {action} it "
+                "until they are reported paid.",
             )
 
     def _earned_refund(self, record: PolicyRecord, on: dt.date) -> int:
