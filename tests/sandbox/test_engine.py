@@ -122,9 +122,14 @@ def test_referred_quote_is_decided_30_minutes_later(engine: Engine) -> None:
 
 def test_referral_above_50000_yuan_is_declined(engine: Engine) -> None:
     quote = engine.create_quote(T, quote_params(principal="50000.01", months=24, rate="0.10", score=None))
+    assert quote["premium"] is not None  # referred: priced as a score of 600 while it waits
     engine.advance(T, dt.timedelta(hours=1))
     decided = engine.get_quote(T, quote["id"])
     assert (decided["decision"], decided["decline_reason"]) == ("declined", "referral_declined")
+    # declined later: the price goes, the cost stays (DESIGN §7.3), in the event too
+    assert decided["premium"] is None and decided["comprehensive_cost"] == quote["comprehensive_cost"]
+    [event] = engine.list_events(T, type="quote.decided")["data"]
+    assert event["data"]["premium"] is None
 
 
 def test_referred_quote_over_the_cost_cap_is_declined_at_once(engine: Engine) -> None:

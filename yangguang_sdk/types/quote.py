@@ -133,8 +133,10 @@ class Quote(APIObject):
     decision: Decision
     decline_reason: str | None = None
     premium: Money | None = None
+    """The premium offered; None on a declined quote (no price that is not offered is shown)."""
     sum_insured: Money
     comprehensive_cost: Decimal | None = None
+    """12 × the monthly IRR of the borrower's cash flows (6 places); kept on a declined quote too."""
     created_at: dt.datetime
     decided_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None

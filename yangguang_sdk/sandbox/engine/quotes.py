@@ -4,7 +4,9 @@ A quote takes a validated ``QuoteCreateParams`` (the model checks every field on
 numbers, scores, rates); the engine checks only what needs the product table, the clock or the
 schedule arithmetic. A referred quote is decided 30 minutes after it was created
 (``quote.decided``); an approved quote can be bound until 30 minutes after its decision
-(``expires_at`` itself is too late).
+(``expires_at`` itself is too late). A declined quote, also a referral declined later, has no
+``premium`` (a checkout must not show a price that is not offered); its ``comprehensive_cost``
+stays, since it explains a cost-cap decline.
 """
 
 from __future__ import annotations
@@ -136,7 +138,7 @@ class Quotes(Core):
                 merchant_order_id=p.merchant_order_id,
                 decision=decision,
                 decline_reason=reason,
-                premium=priced.premium,
+                premium=None if decision == "declined" else priced.premium,
                 sum_insured=priced.sum_insured,
                 comprehensive_cost=None if cost is None else cost.quantize(_COST_PLACES, ROUND_HALF_UP),
                 created_at=now,
@@ -213,8 +215,9 @@ class Quotes(Core):
         if pricing.fen_to_yuan(record.loan.principal) <= PRICING.referral_max_principal:
             record.decision = "approved"
             record.expires_at = self._current + PRICING.quote_validity
-        else:
+        else:  # a declined quote shows no price (DESIGN §7.3); comprehensive_cost stays
             record.decision, record.decline_reason = "declined", "referral_declined"
+            record.premium = None
         record.decided_at = self._current
         record.version += 1
         self._emit(tenant, "quote.decided", render(self._put_quote(tenant, record)))
