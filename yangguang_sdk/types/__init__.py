@@ -28,6 +28,7 @@ from .policy import (
     PolicyCancelParams,
     PolicySettleParams,
     PolicyStatus,
+    PolicyUpdateParams,
     Repayment,
     RepaymentCreateParams,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "PolicyEvent",
     "PolicySettleParams",
     "PolicyStatus",
+    "PolicyUpdateParams",
     "Quote",
     "QuoteCreateParams",
     "QuoteEvent",

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field
 
 from ._base import APIObject, CalendarDate, RequestModel, Timestamp
+from .metadata import MetadataUpdate
 from .money import Money
 from .products import RepaymentMethod
 from .quote import Beneficiary, Contract, Guarantor, Installment, Vehicle
@@ -17,6 +18,7 @@ __all__ = [
     "PolicyBindParams",
     "PolicyCancelParams",
     "PolicySettleParams",
+    "PolicyUpdateParams",
     "PolicyStatus",
     "CancelReason",
     "CANCEL_REASONS",
@@ -69,10 +71,18 @@ class Policy(APIObject):
     installments: list[Installment] = Field(default_factory=list)
     version: int = 1
     preview: bool = False
+    metadata: dict[str, str] = Field(default_factory=dict)
+    """Your own key-value pairs: the quote's at bind, then as ``policies.update`` set them."""
 
 
 class PolicyBindParams(RequestModel):
     quote_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class PolicyUpdateParams(RequestModel):
+    """The body of ``POST /v1/policies/{id}``: metadata keys to merge in (``""`` or null removes one)."""
+
+    metadata: MetadataUpdate
 
 
 class PolicyCancelParams(RequestModel):

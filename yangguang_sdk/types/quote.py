@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from ._base import APIObject, CalendarDate, NestedObject, RequestModel
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode, VehicleIdentificationNumber
+from .metadata import Metadata
 from .money import Money
 from .products import BeneficiaryType, RepaymentMethod
 
@@ -147,6 +148,8 @@ class Quote(APIObject):
     contract: Contract | None = None
     schedule: list[Installment] = Field(default_factory=list)
     policy_id: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    """Your own key-value pairs (copied to the policy at bind)."""
 
 
 class IndividualBorrower(RequestModel):
@@ -259,3 +262,4 @@ class QuoteCreateParams(RequestModel):
     vehicle: VehicleParams | None = None
     guarantor: GuarantorParams | None = None
     contract: ContractParams | None = None
+    metadata: Metadata | None = None

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 
 from ...types.money import Money
+from ...types.policy import PolicyUpdateParams
 from .. import pricing
 from ..clock import business_date, format_ts, midnight, to_micros
-from ..errors import Conflict, Invalid
+from ..errors import Conflict, Invalid, validated
 from ..products import EXPOSURE_LIMITS, PRODUCTS
 from ._core import public
 from .ledger import Ledger
-from .quotes import Quotes
+from .quotes import Quotes, checked_filter, merged_metadata
 from .records import Json, PolicyRecord, PolicyStatus, money
 from .render import render
 
@@ -81,6 +83,7 @@ class Policies(Quotes, Ledger):
                 repayment_method=quote.loan.repayment_method,
                 parties=quote.parties,
                 borrower_ref=quote.borrower_ref,
+                metadata=dict(quote.metadata),
             )
             self._put_policy(tenant, record)
             quote.policy_id = record.id
@@ -108,13 +111,19 @@ class Policies(Quotes, Ledger):
         *,
         status: str | None = None,
         merchant_order_id: str | None = None,
+        product: str | None = None,
         created_gte: dt.datetime | None = None,
+        created_lt: dt.datetime | None = None,
+        metadata: Mapping[str, str] | None = None,
         limit: int = 20,
         starting_after: str | None = None,
     ) -> Json:
-        """Policies oldest first; ``next_cursor`` is the last id of the page."""
+        """Policies oldest first, filtered (DESIGN §7.3); ``next_cursor`` is the last id of the page."""
         equals = self._filters(
-            {"status": POLICY_STATUSES}, status=status, merchant_order_id=merchant_order_id
+            {"status": POLICY_STATUSES, "product": tuple(PRODUCTS)},
+            status=status,
+            merchant_order_id=merchant_order_id,
+            product=product,
         )
         return self._list(
             "policies",
@@ -124,7 +133,25 @@ class Policies(Quotes, Ledger):
             created_gte,
             limit,
             starting_after,
+            created_lt=created_lt,
+            metadata=checked_filter(metadata),
         )
+
+    @public
+    def update_policy(self, tenant: str, policy_id: str, params: PolicyUpdateParams | Json) -> Json:
+        """Merge ``params.metadata`` into the policy's (a key set to "" or None is removed), in any
+        status. The version goes up when something changed; no event is sent (DESIGN §5 and §7.7
+        list no ``policy.updated``: the next event about the policy carries the new metadata)."""
+        p = validated(PolicyUpdateParams, params)
+        record = self._load_policy(tenant, policy_id)
+        merged = merged_metadata(record.metadata, p.metadata)
+        if merged == record.metadata:
+            return self._render_policy(record)
+        with self._txn():
+            record.metadata = merged
+            record.version += 1
+            self._put_policy(tenant, record)
+        return self._render_policy(record)
 
     def _load_policy(self, tenant: str, policy_id: object, param: str | None = None) -> PolicyRecord:
         return PolicyRecord.from_json(self._load("policies", tenant, policy_id, "policy", param=param))
