@@ -76,3 +76,47 @@ def throwaway_postgres() -> Iterator[str]:
             timeout=60,
         )
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def fresh_schema(dsn: str) -> Iterator[str]:
+    """A new, empty schema in ``dsn``'s database; yields a DSN whose ``search_path`` is that schema
+    (so a store's tables land there and no other test sees its rows); dropped afterwards."""
+    import uuid
+
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield make_conninfo(dsn, options=f"-c search_path={schema}")
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextlib.contextmanager
+def fresh_database(dsn: str) -> Iterator[str]:
+    """A new, empty database on ``dsn``'s server; yields its ``postgresql://`` URL (the form
+    ``Sandbox(db=...)`` and ``yangguang sandbox serve --db`` take); dropped afterwards."""
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    parts = conninfo_to_dict(dsn)
+    user = quote(str(parts.get("user", "postgres")), safe="")
+    password = parts.get("password")
+    auth = f"{user}:{quote(str(password), safe='')}" if password else user
+    url = f"postgresql://{auth}@{parts.get('host', '127.0.0.1')}:{parts.get('port', 5432)}/{name}"
+    try:
+        yield url
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -33,7 +33,7 @@ def test_both_command_lines_serve_through_sandbox_serve(
     result = invoke(runner, "sandbox", "serve", "--port", port, "--db", db, "--clock", "realtime")
     assert result.exit_code == 0, result.stderr
     assert sandbox_main.main(["--port", port, "--db", db, "--clock", "realtime"]) == 0
-    expected = {"host": "127.0.0.1", "port": int(port), "db": db, "clock": "realtime"}
+    expected = {"host": "127.0.0.1", "port": int(port), "db": db, "clock": "realtime", "workers": 1}
     assert calls == [{**expected, "allow_private_endpoints": False}] * 2
     calls.clear()
     flag = "--allow-private-endpoints"

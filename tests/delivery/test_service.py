@@ -253,3 +253,35 @@ def test_a_receiver_calling_back_into_the_sandbox_does_not_deadlock() -> None:
         began = time.monotonic()
         bind(clients[0])
         assert seen == ["active"] and time.monotonic() - began < 5
+
+
+def test_an_advance_stops_waiting_after_its_wait_and_the_executor_makes_the_rest_in_order() -> None:
+    """Attempts not started within the advance's wait stay due; the executor makes them right
+    after, in the same order and with the same event times."""
+    receiver = Receiver()
+    slow_calls: list[float] = []
+
+    class Slow(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            slow_calls.append(time.monotonic())
+            time.sleep(1.0)
+            return receiver.handle_request(request)
+
+    with Sandbox(now=START, webhook_transport=Slow(), background_deliveries=True) as sb:
+        client = sb.client(max_retries=0)
+        endpoint = client.webhook_endpoints.create(url=URL, events=["installment.overdue"])
+        bind(client, months=12)
+        began = time.monotonic()
+        sb.engine.advance(sb.api_key, dt.timedelta(days=200), wait=0.5)
+        assert time.monotonic() - began < 2.6  # it stopped waiting after the first delivery (1 s)
+        assert client.test_clock.retrieve().now == START + dt.timedelta(days=200)
+        events = list(client.events.list(type="installment.overdue"))  # 3: then the loan defaults
+        assert len(events) == 3 and len(receiver.deliveries) < 3
+        deadline = time.monotonic() + 30
+        while len(receiver.deliveries) < len(events):
+            assert time.monotonic() < deadline, len(receiver.deliveries)
+            time.sleep(0.05)
+        attempts = list(client.webhook_endpoints.attempts(endpoint.id))
+        assert [a.event_id for a in attempts] == [e.id for e in events]  # in the same order
+        assert [a.at for a in attempts] == [e.timestamp for e in events]  # at the events' times
+        assert all(a.succeeded for a in attempts)

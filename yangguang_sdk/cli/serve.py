@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from .._constants import API_KEY_ENV, BASE_URL_ENV
-from ._common import CLIError, Command, Group, command
+from ._common import EXIT_USAGE, CLIError, Command, Group, command
 
 __all__ = ["sandbox_app", "ClockMode", "sandbox_serve"]
 
@@ -43,7 +42,8 @@ def _check_port_free(host: str, port: int) -> None:
     cls=Command,
     epilog="Examples:\n\n"
     "  yangguang sandbox serve\n"
-    "  yangguang sandbox serve --port 9000 --db sandbox.sqlite --clock realtime\n\n"
+    "  yangguang sandbox serve --port 9000 --db sandbox.sqlite --clock realtime\n"
+    "  yangguang sandbox serve --host 0.0.0.0 --db postgresql://sandbox@db.internal/sandbox --workers 4\n\n"
     "Then: export YANGGUANG_BASE_URL=http://127.0.0.1:8765 YANGGUANG_API_KEY=yg_test_sandbox_merchant",
 )
 @command
@@ -51,7 +51,11 @@ def sandbox_serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8765,
     db: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="SQLite file to keep the state in (default: memory).")
+        str | None,
+        typer.Option(
+            metavar="FILE|URL",
+            help="SQLite file, or postgresql:// URL, to keep the state in (default: memory).",
+        ),
     ] = None,
     clock: Annotated[
         ClockMode,
@@ -67,6 +71,12 @@ def sandbox_serve(
             "private addresses (refused by default there; always allowed on a loopback host).",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Worker processes on the one port (more than 1 needs a postgresql:// --db)."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the sandbox insurer over HTTP and print its base URL and a test API key.
 
@@ -77,6 +87,13 @@ def sandbox_serve(
         import uvicorn  # noqa: F401
     except ImportError:
         raise CLIError("the sandbox server needs its extra: pip install 'yangguang-sdk[sandbox]'") from None
+    from ..sandbox.workers import is_shared_db
+
+    if workers > 1 and not is_shared_db(db):
+        raise CLIError(
+            "--workers above 1 needs --db postgresql://...: memory and SQLite state live in one process",
+            code=EXIT_USAGE,
+        )
     _check_port_free(host, port)
     from ..sandbox import DEFAULT_API_KEY, serve
 
@@ -87,4 +104,5 @@ def sandbox_serve(
         db=db,
         clock="realtime" if clock is ClockMode.realtime else "manual",
         allow_private_endpoints=allow_private_endpoints,
+        workers=workers,
     )

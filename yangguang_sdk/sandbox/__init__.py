@@ -215,6 +215,7 @@ def serve(
     db: str | os.PathLike[str] | None = None,
     clock: Literal["manual", "realtime"] = "manual",
     allow_private_endpoints: bool = False,
+    workers: int = 1,
 ) -> None:
     """Serve a sandbox over HTTP (uvicorn) until interrupted, then close it.
 
@@ -228,21 +229,33 @@ def serve(
     ``allow_private_endpoints``: served on a loopback address, webhook endpoints may be on private
     addresses (the receivers are local); served beyond loopback they may not (a merchant must not
     reach the sandbox's own network through it) unless this is True.
+    ``workers``: processes serving the one port, each with its own Sandbox on ``db``, which must
+    then be a ``postgresql://`` URL (see ``sandbox.workers``).
     """
-    if clock not in ("manual", "realtime"):
-        from ..errors import ParameterError
+    from ..errors import ParameterError
+    from .workers import is_shared_db, serve_workers
 
+    if clock not in ("manual", "realtime"):
         raise ParameterError(f"must be 'manual' or 'realtime', not {clock!r}", param="clock")
+    db = None if db is None else os.fspath(db)
+    if not isinstance(workers, int) or workers < 1 or (workers > 1 and not is_shared_db(db)):
+        raise ParameterError("must be 1, or more with a postgresql:// db", param="workers")
     import uvicorn
 
     listener = listen(host, port)  # before anything is announced: a busy port fails here, cleanly
+    announce = f"yangguang sandbox on http://{host}:{port}  (test key: {DEFAULT_API_KEY})"
+    private = allow_private_endpoints or _is_loopback(listener)
+    if workers > 1:
+        try:
+            serve_workers(
+                listener, db=str(db), clock=clock, workers=workers, announce=announce, allow_private=private
+            )
+        finally:
+            listener.close()
+        return
     try:
-        private = allow_private_endpoints or _is_loopback(listener)
         sb = Sandbox(
-            db=None if db is None else os.fspath(db),
-            realtime=clock == "realtime",
-            allow_private_endpoints=private,
-            background_deliveries=True,
+            db=db, realtime=clock == "realtime", allow_private_endpoints=private, background_deliveries=True
         )
     except Exception as exc:
         listener.close()
@@ -254,7 +267,7 @@ def serve(
         raise
     if clock == "realtime":
         sb.start_ticking()  # transitions and webhook retries fall due without API calls
-    print(f"yangguang sandbox on http://{host}:{port}  (test key: {DEFAULT_API_KEY})", flush=True)
+    print(announce, flush=True)
     try:
         uvicorn.Server(uvicorn.Config(sb.app, log_level="warning")).run(sockets=[listener])
     finally:

@@ -342,11 +342,10 @@ class DeliveryWorker:
 
     def _on_event(self, tenant: str, event: Json) -> None:
         """Engine subscriber: schedule attempt 1, at the event's time, for each endpoint that wants it."""
+        at = parse_ts(event["timestamp"])
         with self.engine.atomic(tenant):
             for endpoint in self._subscribed(tenant, event["type"]):
-                self._schedule(
-                    tenant, endpoint["id"], event["id"], 1, self.engine.now(tenant), redelivery=False
-                )
+                self._schedule(tenant, endpoint["id"], event["id"], 1, at, redelivery=False)
 
     def _schedule(
         self, tenant: str, endpoint_id: str, event_id: str, attempt: int, at: dt.datetime, *, redelivery: bool

@@ -394,6 +394,7 @@ class Core:
                 with self._section(tenant):
                     self._run_transitions(tenant, until)
                     self._set_clock(tenant, until)
+                    self._deferred_due.add(tenant)  # what is still due is made right after
                 break
             claimed = self.claim_deferred(tenant=tenant, until=waiting)
             if claimed:
@@ -590,7 +591,9 @@ class Core:
         if at.tzinfo is None:
             raise ValueError("at must be timezone-aware")
         with self._txn():
-            when = max(at, self._current)
+            # a transition never runs in the past; deferred work keeps its time (an event's first
+            # attempt is due at the event's time, even when it is published later in the call)
+            when = at if lane is not None else max(at, self._current)
             self._schedule(
                 tenant, when, {"kind": "hook", "hook": kind, "payload": payload}, ref=ref, lane=lane
             )
