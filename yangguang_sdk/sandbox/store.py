@@ -34,7 +34,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MemoryStore", "SQLiteStore", "Store", "Timer", "open_store"]
+__all__ = ["MemoryStore", "SQLiteStore", "Store", "Timer", "metadata_of", "open_store"]
 
 Scalar = str | int | bool | None
 
@@ -183,7 +183,7 @@ class _Row:
     meta: dict[str, str]
 
 
-def _metadata_of(data: Mapping[str, Any]) -> dict[str, str]:
+def metadata_of(data: Mapping[str, Any]) -> dict[str, str]:
     """The indexed metadata of a document: its top-level ``metadata``'s string pairs."""
     meta = data.get("metadata")
     if not isinstance(meta, dict):
@@ -253,12 +253,12 @@ class MemoryStore(Store):
         ident = (table, tenant, key)
         old = self._rows.get(ident)
         if old is not None:
-            new = _Row(old.seq, old.ts, text, fields, _metadata_of(parsed))
+            new = _Row(old.seq, old.ts, text, fields, metadata_of(parsed))
             self._swap(ident, old, new)
             self._log(lambda: self._swap(ident, new, old))
             return
         self._seq += 1
-        row = _Row(self._seq, ts, text, fields, _metadata_of(parsed))
+        row = _Row(self._seq, ts, text, fields, metadata_of(parsed))
         self._rows[ident] = row
         order = self._order.setdefault((table, tenant), [])
         order.append((row.seq, key))
@@ -571,7 +571,7 @@ class SQLiteStore(Store):
             self._conn.execute(
                 "DELETE FROM object_metadata WHERE tbl = ? AND tenant = ? AND seq = ?", (table, tenant, seq)
             )
-        meta = _metadata_of(data)
+        meta = metadata_of(data)
         if meta:
             self._conn.executemany(
                 "INSERT INTO object_metadata (tbl, tenant, name, value, seq) VALUES (?, ?, ?, ?, ?)",
