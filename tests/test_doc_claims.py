@@ -10,7 +10,7 @@ import typer.main
 
 from yangguang_sdk.cli import app
 from yangguang_sdk.sandbox import idempotency
-from yangguang_sdk.types.policy import PolicyCancelParams
+from yangguang_sdk.types.policy import CANCEL_REASONS, PolicyCancelParams
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -31,6 +31,7 @@ def _conflict_codes_of_the_checkout_path() -> set[str]:
 def test_checkout_lists_every_conflict_a_checkout_can_meet() -> None:
     codes = _conflict_codes_of_the_checkout_path() | {idempotency.IN_PROGRESS}
     assert {"quote_expired", "quote_not_bindable", "quote_already_bound", "policy_not_cancellable"} <= codes
+    assert {"policy_already_cancelled", "policy_already_completed", "policy_claimed"} <= codes
     row = next(
         line
         for line in (DOCS / "checkout.md").read_text(encoding="utf-8").splitlines()
@@ -47,6 +48,8 @@ def test_checkout_states_the_cancel_reason_rule_of_the_request_model() -> None:
     text = " ".join((DOCS / "checkout.md").read_text(encoding="utf-8").split())
     assert f"`reason` is free text of {low} to {high} characters" in text
     assert f"the reason is `{field.default}`" in text
+    missing = [reason for reason in CANCEL_REASONS if f"| `{reason}` |" not in text]
+    assert not missing, f"docs/checkout.md's table of cancel reasons lacks {missing}"
 
 
 def test_cli_docs_name_every_quote_batch_option() -> None:

@@ -239,7 +239,11 @@ _HINTS: dict[str, str] = {
     "quote_not_bindable": "Only approved quotes can be bound; check quote.decision.",
     "idempotency_key_reused": "Use a new Idempotency-Key for a different request body.",
     "idempotency_request_in_progress": "The first request with this key is still running; retry shortly.",
-    "policy_not_cancellable": "A policy with an overdue installment or a claim cannot be cancelled.",
+    "policy_not_cancellable": "A policy with an overdue installment cannot be cancelled or settled "
+    "until the installment is reported paid.",
+    "policy_already_cancelled": "The policy is already cancelled: a retried cancel has nothing left to do.",
+    "policy_already_completed": "The policy is already completed (settled or fully repaid).",
+    "policy_claimed": "A claim exists on this policy; it can no longer be cancelled or settled.",
     "request_too_large": "Send less in one request: split a long list over several calls.",
     "unknown_route": "The API has no such route: check base_url, the API's root without /v1 "
     "(e.g. http://127.0.0.1:8765 for a served sandbox); the SDK adds /v1/... itself.",

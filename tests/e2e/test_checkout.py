@@ -49,6 +49,17 @@ def test_sync_checkout_in_process(client: Client) -> None:
     assert cancelled.status == "cancelled" and cancelled.refund == cancelled.premium
 
 
+def test_a_cancel_retried_under_a_new_key_reads_as_already_cancelled(client: Client) -> None:
+    policy = _checkout(client, "ORD-RETRY")
+    first = client.policies.cancel(policy.id, reason="order_refunded", idempotency_key="cancel-1")
+    replay = client.policies.cancel(policy.id, reason="order_refunded", idempotency_key="cancel-1")
+    assert replay.last_response is not None and replay.last_response.replayed
+    assert replay.refund == first.refund
+    with pytest.raises(yg.ConflictError) as err:
+        client.policies.cancel(policy.id, reason="order_refunded", idempotency_key="cancel-2")
+    assert err.value.code == "policy_already_cancelled" and policy.id in err.value.message
+
+
 async def test_async_checkout_in_process(sandbox: Sandbox) -> None:
     async with sandbox.async_client() as client:
         policy = await _acheckout(client, "ORD-A1")

@@ -335,7 +335,10 @@ def test_no_repayment_is_taken_once_the_loan_has_defaulted(client: Client) -> No
     assert err.value.code == "policy_not_active" and claim.id in str(err.value)
     with pytest.raises(yg.ConflictError) as cancel:
         client.policies.cancel(policy.id, reason="too_late")
-    assert cancel.value.code == "policy_not_cancellable"
+    assert cancel.value.code == "policy_claimed" and policy.id in cancel.value.message
+    with pytest.raises(yg.ConflictError) as settle:
+        client.policies.settle(policy.id)
+    assert settle.value.code == "policy_claimed"
     assert event_types(client) == before
 
 

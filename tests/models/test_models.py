@@ -47,6 +47,7 @@ VALID_REQUESTS: dict[str, dict[str, Any]] = {
     "PolicyBindParams": {"quote_id": "quo_1"},
     "PolicyCancelParams": {},
     "PolicySettleParams": {},
+    "PolicyUpdateParams": {"metadata": {"cart": "c-77", "old": None}},
     "QuoteCreateParams": {
         "product": "consumer_installment",
         "merchant_order_id": "o",

@@ -122,9 +122,14 @@ def test_referred_quote_is_decided_30_minutes_later(engine: Engine) -> None:
 
 def test_referral_above_50000_yuan_is_declined(engine: Engine) -> None:
     quote = engine.create_quote(T, quote_params(principal="50000.01", months=24, rate="0.10", score=None))
+    assert quote["premium"] is not None  # referred: priced as a score of 600 while it waits
     engine.advance(T, dt.timedelta(hours=1))
     decided = engine.get_quote(T, quote["id"])
     assert (decided["decision"], decided["decline_reason"]) == ("declined", "referral_declined")
+    # declined later: the price goes, the cost stays (DESIGN §7.3), in the event too
+    assert decided["premium"] is None and decided["comprehensive_cost"] == quote["comprehensive_cost"]
+    [event] = engine.list_events(T, type="quote.decided")["data"]
+    assert event["data"]["premium"] is None
 
 
 def test_referred_quote_over_the_cost_cap_is_declined_at_once(engine: Engine) -> None:
@@ -332,12 +337,29 @@ def test_cancel_preview_writes_nothing(engine: Engine) -> None:
     assert engine.cancel_policy(T, policy["id"], reason="x")["refund"] == preview["refund"]
 
 
-def test_cancel_twice_is_not_cancellable(engine: Engine) -> None:
+def test_cancel_twice_answers_already_cancelled_naming_the_policy(engine: Engine) -> None:
     policy = bound_policy(engine)
     engine.cancel_policy(T, policy["id"], reason="x")
-    with pytest.raises(Conflict) as err:
-        engine.cancel_policy(T, policy["id"], reason="x")
-    assert err.value.code == "policy_not_cancellable"
+    for action in ("cancel", "settle"):
+        with pytest.raises(Conflict) as err:
+            if action == "cancel":
+                engine.cancel_policy(T, policy["id"], reason="x")
+            else:
+                engine.settle_policy(T, policy["id"])
+        assert err.value.code == "policy_already_cancelled" and policy["id"] in err.value.message
+
+
+def test_cancel_or_settle_a_completed_policy_answers_already_completed(engine: Engine) -> None:
+    policy = bound_policy(engine)
+    engine.advance(T, 3 * DAY)
+    engine.settle_policy(T, policy["id"])
+    for action in ("cancel", "settle"):
+        with pytest.raises(Conflict) as err:
+            if action == "cancel":
+                engine.cancel_policy(T, policy["id"], reason="x")
+            else:
+                engine.settle_policy(T, policy["id"])
+        assert err.value.code == "policy_already_completed" and policy["id"] in err.value.message
 
 
 def test_settle_refunds_unearned_premium_without_cooling_off(engine: Engine) -> None:

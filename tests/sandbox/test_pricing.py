@@ -161,7 +161,8 @@ def test_quote_premium_and_cost_match_an_independent_computation(
     quote = engine.create_quote(TENANT, quote_params(product, principal, months, rate, score))
     premium = ref_premium_fen(product, principal, months, rate, score)
     cost = ref_cost(principal, months, rate, premium)
-    assert quote["premium"] == {"amount": premium, "currency": "CNY"}
+    # a declined quote offers no price (DESIGN §7.3); the cost that explains the decline stays
+    assert quote["premium"] == (None if decision == "declined" else {"amount": premium, "currency": "CNY"})
     assert abs(Decimal(quote["comprehensive_cost"]) - cost) <= Decimal("0.0000005")
     assert quote["decision"] == decision
     assert (cost > Decimal("0.24")) == (decision == "declined")
@@ -188,11 +189,14 @@ def test_cost_cap_is_strict_and_a_parameter() -> None:
     assert pricing.comprehensive_cost(Decimal(1200), Decimal("0.24"), 12, Decimal(0)) == Decimal("0.24")
 
 
-def test_score_below_threshold_is_declined_but_priced(engine: Engine) -> None:
+def test_score_below_threshold_is_declined_with_no_premium_but_its_cost(engine: Engine) -> None:
     quote = engine.create_quote(TENANT, quote_params(score=559))
     assert quote["decision"] == "declined"
     assert quote["decline_reason"] == "credit_score_below_threshold"
-    assert quote["premium"]["amount"] == ref_premium_fen("consumer_installment", "12999.00", 12, "0.12", 559)
+    assert quote["premium"] is None  # a price that is not offered is not shown (DESIGN §7.3)
+    premium = ref_premium_fen("consumer_installment", "12999.00", 12, "0.12", 559)
+    cost = ref_cost("12999.00", 12, "0.12", premium)
+    assert abs(Decimal(quote["comprehensive_cost"]) - cost) <= Decimal("0.0000005")
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from ..errors import ParameterError
 from ..pagination import AsyncPaginator, SyncPage
 from ..types._base import DATE_RANGE, in_date_range
 from ..types._validation import validation_problems
+from ..types.metadata import filter_problem, metadata_filter, metadata_query
 
 __all__ = [
     "RequestOptions",
@@ -34,6 +35,7 @@ __all__ = [
     "aware",
     "options",
     "page_limit",
+    "metadata_params",
 ]
 
 P = ParamSpec("P")
@@ -172,3 +174,17 @@ def page_limit(limit: int | None) -> int | None:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
         raise ParameterError("must be an int from 1 to 100", param="limit")
     return limit
+
+
+def metadata_params(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    """A list's ``metadata={KEY: VALUE}`` filter as query parameters ``metadata[KEY]=VALUE``,
+    checked by the metadata rules first (a ``ParameterError`` naming the key)."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise ParameterError("must be a dict of metadata keys to values", param="metadata")
+    try:
+        return metadata_query(metadata_filter(metadata))
+    except ValidationError as exc:
+        param, message = filter_problem(exc)
+        raise ParameterError(message, param=param) from None

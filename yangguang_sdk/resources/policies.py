@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from typing_extensions import Unpack
 
 from .._request import APIRequest
-from ..types.policy import Policy, PolicyBindParams, PolicyCancelParams, PolicySettleParams, PolicyStatus
+from ..types.policy import (
+    CancelReason,
+    Policy,
+    PolicyBindParams,
+    PolicyCancelParams,
+    PolicySettleParams,
+    PolicyStatus,
+    PolicyUpdateParams,
+)
+from ..types.quote import ProductName
 from ._resource import (
     AsyncAPIResource,
     RequestOptions,
@@ -15,6 +25,7 @@ from ._resource import (
     async_list,
     async_method,
     aware,
+    metadata_params,
     options,
     page_limit,
     path_id,
@@ -45,29 +56,51 @@ def list_(
     *,
     status: PolicyStatus | None = None,
     merchant_order_id: str | None = None,
+    product: ProductName | None = None,
     created_gte: dt.datetime | None = None,
+    created_lt: dt.datetime | None = None,
+    metadata: Mapping[str, str] | None = None,
     limit: int | None = None,
     **opts: Unpack[RequestOptions],
 ) -> APIRequest[Policy]:
-    """Policies, oldest first; iterate the result to walk every page."""
+    """Policies, oldest first; iterate the result to walk every page. ``metadata={"cart": "c-77"}``
+    keeps the policies whose metadata has every pair given."""
     query = {
         "status": status,
         "merchant_order_id": merchant_order_id,
+        "product": product,
         "created_gte": aware(created_gte, "created_gte"),
+        "created_lt": aware(created_lt, "created_lt"),
+        **metadata_params(metadata),
         "limit": page_limit(limit),
     }
     return APIRequest("GET", "/v1/policies", Policy, query=query, **options(opts))
 
 
+def update(
+    policy_id: str, *, metadata: Mapping[str, str | None], **opts: Unpack[RequestOptions]
+) -> APIRequest[Policy]:
+    """Change a policy's metadata: the keys given are merged into the existing ones, and a key set
+    to ``""`` or ``None`` is removed. Keys and values are checked before sending."""
+    pid = path_id(policy_id, "policy_id", "pol_")
+    body = validate_params(PolicyUpdateParams, {"metadata": metadata})
+    return APIRequest("POST", f"/v1/policies/{pid}", Policy, body=body, **options(opts))
+
+
 def cancel(
     policy_id: str,
     *,
-    reason: str = "requested_by_customer",
+    reason: CancelReason | str = "requested_by_customer",
     preview: bool = False,
     **opts: Unpack[RequestOptions],
 ) -> APIRequest[Policy]:
     """Cancel a policy: a full refund inside the cooling-off period, the unearned premium after it.
-    ``preview=True`` returns the refund without cancelling."""
+    ``preview=True`` returns the refund without cancelling.
+
+    ``reason`` is one of ``types.CANCEL_REASONS`` (``order_refunded``, ``order_cancelled``, ...) or
+    your own code of 1-200 characters. A policy already cancelled or completed, or with a claim,
+    is a ``ConflictError`` (``policy_already_cancelled``, ``policy_already_completed``,
+    ``policy_claimed``); one with an overdue installment ``policy_not_cancellable``."""
     pid = path_id(policy_id, "policy_id", "pol_")
     body = validate_params(PolicyCancelParams, {"reason": reason, "preview": preview})
     return APIRequest("POST", f"/v1/policies/{pid}/cancel", Policy, body=body, **options(opts))
@@ -90,6 +123,7 @@ class Policies(SyncAPIResource):
     bind = sync_method(bind)
     retrieve = sync_method(retrieve)
     list = sync_list(list_)
+    update = sync_method(update)
     cancel = sync_method(cancel)
     settle = sync_method(settle)
 
@@ -98,5 +132,6 @@ class AsyncPolicies(AsyncAPIResource):
     bind = async_method(bind)
     retrieve = async_method(retrieve)
     list = async_list(list_)
+    update = async_method(update)
     cancel = async_method(cancel)
     settle = async_method(settle)

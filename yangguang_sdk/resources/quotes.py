@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from typing_extensions import Unpack
@@ -9,7 +10,7 @@ from typing_extensions import Unpack
 from .._request import APIRequest
 from ..errors import ParameterError
 from ..types.product_rules import quote_rule_violation
-from ..types.quote import ProductName, Quote, QuoteCreateParams
+from ..types.quote import Decision, ProductName, Quote, QuoteCreateParams
 from ..types.quote_params import (
     BeneficiaryParam,
     BorrowerParam,
@@ -22,9 +23,14 @@ from ._resource import (
     AsyncAPIResource,
     RequestOptions,
     SyncAPIResource,
+    async_list,
     async_method,
+    aware,
+    metadata_params,
     options,
+    page_limit,
     path_id,
+    sync_list,
     sync_method,
     validate_params,
 )
@@ -42,6 +48,7 @@ def create(
     vehicle: VehicleParam | Mapping[str, object] | None = None,
     guarantor: GuarantorParam | Mapping[str, object] | None = None,
     contract: ContractParam | Mapping[str, object] | None = None,
+    metadata: Mapping[str, str] | None = None,
     **opts: Unpack[RequestOptions],
 ) -> APIRequest[Quote]:
     """Underwrite and price one installment purchase or loan.
@@ -63,11 +70,21 @@ def create(
     ``vehicle={"vin": ...}`` (auto_installment), ``guarantor={"name", "uscc"}`` (guaranteed_loan)
     and ``contract={"number"}`` (contract_performance) are required by their products only.
 
+    ``metadata`` is your own key-value pairs (at most 50 keys of 1-40 characters of
+    ``A-Z a-z 0-9 _ . -``, string values of at most 500 characters), copied to the policy at bind
+    and to a claim when it opens; a bad one is a ``ParameterError`` naming the key.
+
     Identity numbers, VINs, money and dates are checked here, before anything is sent, and so are
     the product's rules (``types.products``): the borrower type, the repayment method offered, the
     objects required, the beneficiary.
     """
-    given = {"beneficiary": beneficiary, "vehicle": vehicle, "guarantor": guarantor, "contract": contract}
+    given = {
+        "beneficiary": beneficiary,
+        "vehicle": vehicle,
+        "guarantor": guarantor,
+        "contract": contract,
+        "metadata": metadata,
+    }
     body = validate_params(
         QuoteCreateParams,
         {
@@ -89,11 +106,38 @@ def retrieve(quote_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Quote]
     return APIRequest("GET", f"/v1/quotes/{path_id(quote_id, 'quote_id', 'quo_')}", Quote, **options(opts))
 
 
+def list_(
+    *,
+    merchant_order_id: str | None = None,
+    decision: Decision | None = None,
+    product: ProductName | None = None,
+    created_gte: dt.datetime | None = None,
+    created_lt: dt.datetime | None = None,
+    metadata: Mapping[str, str] | None = None,
+    limit: int | None = None,
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[Quote]:
+    """Quotes, oldest first, filtered by order id, decision, product, creation time and metadata
+    (every pair given); iterate the result to walk every page."""
+    query = {
+        "merchant_order_id": merchant_order_id,
+        "decision": decision,
+        "product": product,
+        "created_gte": aware(created_gte, "created_gte"),
+        "created_lt": aware(created_lt, "created_lt"),
+        **metadata_params(metadata),
+        "limit": page_limit(limit),
+    }
+    return APIRequest("GET", "/v1/quotes", Quote, query=query, **options(opts))
+
+
 class Quotes(SyncAPIResource):
     create = sync_method(create)
     retrieve = sync_method(retrieve)
+    list = sync_list(list_)
 
 
 class AsyncQuotes(AsyncAPIResource):
     create = async_method(create)
     retrieve = async_method(retrieve)
+    list = async_list(list_)

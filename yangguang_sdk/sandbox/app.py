@@ -30,6 +30,7 @@ from ..types import (
     PolicyBindParams,
     PolicyCancelParams,
     PolicySettleParams,
+    PolicyUpdateParams,
     Quote,
     QuoteCreateParams,
     Repayment,
@@ -40,6 +41,8 @@ from ..types import (
 )
 from ..types._base import Timestamp
 from ..types._validation import describe_validation_error
+from ..types.metadata import METADATA_KEY_PATTERN
+from ..types.quote import ProductName
 from .delivery import DeliveryWorker
 from .engine import Engine
 from .errors import ErrorKind, SandboxError
@@ -248,6 +251,53 @@ class _RequestIds:
         await self.app(scope, receive, send_with_ids)
 
 
+_METADATA_FILTER_DOC: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "metadata",
+            "in": "query",
+            "required": False,
+            "style": "deepObject",
+            "explode": True,
+            "description": "metadata[KEY]=VALUE, repeatable: only objects whose metadata has every "
+            "pair given.",
+            "schema": {
+                "type": "object",
+                "maxProperties": 50,
+                "propertyNames": {"pattern": METADATA_KEY_PATTERN},
+                "additionalProperties": {"type": "string", "maxLength": 500},
+            },
+        }
+    ]
+}
+"""The ``metadata[KEY]=VALUE`` filter of the lists, in OpenAPI (FastAPI cannot declare it)."""
+
+
+def _metadata_filter(request: Request) -> dict[str, str] | None:
+    """The ``metadata[KEY]=VALUE`` pairs of a list's query (the engine checks keys and values)."""
+    found: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if not name.startswith("metadata"):
+            continue
+        if not (name.startswith("metadata[") and name.endswith("]")):
+            raise _HTTPError(
+                422, "invalid_parameter", "filter by metadata as metadata[KEY]=VALUE", "metadata"
+            )
+        key = name[len("metadata[") : -1]
+        if found.get(key, value) != value:
+            raise _HTTPError(
+                422,
+                "invalid_parameter",
+                "given twice with different values; no object can match both",
+                f"metadata.{key}",
+            )
+        found[key] = value
+    return found or None
+
+
+MetadataFilter = Annotated[dict[str, str] | None, Depends(_metadata_filter)]
+
+
 def _mebibytes(limit: int) -> str:
     return f"{limit / (1024 * 1024):g} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
 
@@ -421,6 +471,33 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         """Underwrite and price; the decision is approved, declined or referred."""
         return idempotent(tenant, key, fingerprint, lambda: engine.create_quote(tenant, params))
 
+    @app.get("/v1/quotes", **_doc(ListBody, "quotes"), openapi_extra=_METADATA_FILTER_DOC)
+    def list_quotes(
+        tenant: Tenant,
+        metadata: MetadataFilter,
+        merchant_order_id: Annotated[str | None, Query(max_length=64)] = None,
+        decision: Literal["approved", "declined", "referred"] | None = None,
+        product: ProductName | None = None,
+        created_gte: Timestamp | None = None,
+        created_lt: Timestamp | None = None,
+        limit: Limit = 20,
+        starting_after: Cursor = None,
+    ) -> JSONResponse:
+        """Quotes, oldest first; filters: order id, decision, product, created, metadata."""
+        return JSONResponse(
+            engine.list_quotes(
+                tenant,
+                merchant_order_id=merchant_order_id,
+                decision=decision,
+                product=product,
+                created_gte=created_gte,
+                created_lt=created_lt,
+                metadata=metadata,
+                limit=limit,
+                starting_after=starting_after,
+            )
+        )
+
     @app.get("/v1/quotes/{quote_id}", **_doc(Quote, "quotes"))
     def get_quote(tenant: Tenant, quote_id: QuoteId) -> JSONResponse:
         return JSONResponse(engine.get_quote(tenant, quote_id))
@@ -433,21 +510,28 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         """Bind an approved quote; 409 quote_expired, quote_not_bindable or quote_already_bound."""
         return idempotent(tenant, key, fingerprint, lambda: engine.bind_policy(tenant, params.quote_id))
 
-    @app.get("/v1/policies", **_doc(ListBody, "policies"))
+    @app.get("/v1/policies", **_doc(ListBody, "policies"), openapi_extra=_METADATA_FILTER_DOC)
     def list_policies(
         tenant: Tenant,
+        metadata: MetadataFilter,
         status: Literal["active", "cancelled", "completed", "claimed"] | None = None,
         merchant_order_id: Annotated[str | None, Query(max_length=64)] = None,
+        product: ProductName | None = None,
         created_gte: Timestamp | None = None,
+        created_lt: Timestamp | None = None,
         limit: Limit = 20,
         starting_after: Cursor = None,
     ) -> JSONResponse:
+        """Policies, oldest first; filters: status, order id, product, created, metadata."""
         return JSONResponse(
             engine.list_policies(
                 tenant,
                 status=status,
                 merchant_order_id=merchant_order_id,
+                product=product,
                 created_gte=created_gte,
+                created_lt=created_lt,
+                metadata=metadata,
                 limit=limit,
                 starting_after=starting_after,
             )
@@ -456,6 +540,22 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     @app.get("/v1/policies/{policy_id}", **_doc(Policy, "policies"))
     def get_policy(tenant: Tenant, policy_id: PolicyId) -> JSONResponse:
         return JSONResponse(engine.get_policy(tenant, policy_id))
+
+    @app.post("/v1/policies/{policy_id}", **_doc(Policy, "policies"))
+    def update_policy(
+        tenant: Tenant,
+        policy_id: PolicyId,
+        params: PolicyUpdateParams,
+        fingerprint: Fingerprint,
+        key: IdemKey = None,
+    ) -> JSONResponse:
+        """Merge metadata keys into the policy's; a key set to "" or null is removed."""
+        return idempotent(
+            tenant,
+            key,
+            fingerprint,
+            lambda: engine.update_policy(tenant, policy_id, params),
+        )
 
     @app.post("/v1/policies/{policy_id}/cancel", **_doc(Policy, "policies"))
     def cancel_policy(
@@ -511,17 +611,32 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         )
 
     # -- claims ----------------------------------------------------------------------------
-    @app.get("/v1/claims", **_doc(ListBody, "claims"))
+    @app.get("/v1/claims", **_doc(ListBody, "claims"), openapi_extra=_METADATA_FILTER_DOC)
     def list_claims(
         tenant: Tenant,
+        metadata: MetadataFilter,
         policy_id: Annotated[str | None, Query(max_length=64)] = None,
         status: Literal["open", "approved", "paid", "rejected"] | None = None,
+        merchant_order_id: Annotated[str | None, Query(max_length=64)] = None,
+        product: ProductName | None = None,
+        created_gte: Timestamp | None = None,
+        created_lt: Timestamp | None = None,
         limit: Limit = 20,
         starting_after: Cursor = None,
     ) -> JSONResponse:
+        """Claims, oldest first; filters: policy, status, order id, product, opened (created), metadata."""
         return JSONResponse(
             engine.list_claims(
-                tenant, policy_id=policy_id, status=status, limit=limit, starting_after=starting_after
+                tenant,
+                policy_id=policy_id,
+                status=status,
+                merchant_order_id=merchant_order_id,
+                product=product,
+                created_gte=created_gte,
+                created_lt=created_lt,
+                metadata=metadata,
+                limit=limit,
+                starting_after=starting_after,
             )
         )
 

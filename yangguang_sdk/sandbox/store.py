@@ -1,6 +1,9 @@
 """Storage of the sandbox engine: one interface, kept in memory, in SQLite or in PostgreSQL.
 
 Objects are JSON documents in named tables, keyed by (tenant, key), listed in insertion order.
+A document's top-level ``metadata`` object (string keys and values, DESIGN §7.3) is indexed: every
+store answers ``scan(metadata={...})`` from an index of (table, tenant, key, value) → documents,
+maintained by ``put`` and ``delete`` in the same transaction, never by reading every document.
 Beside them the store keeps a few metadata values (the base clock, id counters), each tenant's
 clock (its skew from the base clock, in microseconds) and the queue of timers (scheduled
 transitions). ``transaction(tenant)`` nests: the outermost level is a transaction (SQLite
@@ -31,7 +34,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MemoryStore", "SQLiteStore", "Store", "Timer", "open_store"]
+__all__ = ["MemoryStore", "SQLiteStore", "Store", "Timer", "metadata_of", "open_store"]
 
 Scalar = str | int | bool | None
 
@@ -93,11 +96,15 @@ class Store(ABC):
         *,
         equals: Mapping[str, Scalar] | None = None,
         ts_gte: int | None = None,
+        ts_lt: int | None = None,
+        metadata: Mapping[str, str] | None = None,
         after: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Documents in insertion order whose top-level fields equal ``equals`` and whose ``ts`` is at
-        least ``ts_gte``, starting after the document keyed ``after`` (which must exist)."""
+        """Documents in insertion order whose top-level fields equal ``equals``, whose ``ts`` is at
+        least ``ts_gte`` and below ``ts_lt``, and whose ``metadata`` holds every pair of
+        ``metadata`` (answered from the metadata index), starting after the document keyed
+        ``after`` (which must exist)."""
 
     @abstractmethod
     def get_meta(self, key: str) -> str | None: ...
@@ -173,6 +180,15 @@ class _Row:
     ts: int
     text: str
     fields: dict[str, Any]
+    meta: dict[str, str]
+
+
+def metadata_of(data: Mapping[str, Any]) -> dict[str, str]:
+    """The indexed metadata of a document: its top-level ``metadata``'s string pairs."""
+    meta = data.get("metadata")
+    if not isinstance(meta, dict):
+        return {}
+    return {k: v for k, v in meta.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 class MemoryStore(Store):
@@ -181,6 +197,8 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str], _Row] = {}
         self._order: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        # the metadata index: (table, tenant, key, value) -> [(seq, document key)], sorted
+        self._meta_index: dict[tuple[str, str, str, str], list[tuple[int, str]]] = {}
         self._meta: dict[str, str] = {}
         self._skews: dict[str, int] = {}
         self._timers: dict[int, Timer] = {}
@@ -228,26 +246,48 @@ class MemoryStore(Store):
     def put(self, table: str, tenant: str, key: str, data: Mapping[str, Any], *, ts: int = 0) -> None:
         self._check_open()
         text = _dumps(data)
+        parsed = json.loads(text)
         # Only top-level scalars are kept parsed (``scan`` filters on them); nested objects such as
         # a schedule would cost tens of kilobytes a row in Python objects.
-        fields = {k: v for k, v in json.loads(text).items() if not isinstance(v, (dict, list))}
+        fields = {k: v for k, v in parsed.items() if not isinstance(v, (dict, list))}
         ident = (table, tenant, key)
         old = self._rows.get(ident)
         if old is not None:
-            self._rows[ident] = _Row(old.seq, old.ts, text, fields)
-            self._log(lambda: self._rows.__setitem__(ident, old))
+            new = _Row(old.seq, old.ts, text, fields, metadata_of(parsed))
+            self._swap(ident, old, new)
+            self._log(lambda: self._swap(ident, new, old))
             return
         self._seq += 1
-        row = _Row(self._seq, ts, text, fields)
+        row = _Row(self._seq, ts, text, fields, metadata_of(parsed))
         self._rows[ident] = row
         order = self._order.setdefault((table, tenant), [])
         order.append((row.seq, key))
+        self._index_meta(ident, row)
         self._log(lambda: self._unput(ident, row))
+
+    def _swap(self, ident: tuple[str, str, str], old: _Row, new: _Row) -> None:
+        self._unindex_meta(ident, old)
+        self._rows[ident] = new
+        self._index_meta(ident, new)
+
+    def _index_meta(self, ident: tuple[str, str, str], row: _Row) -> None:
+        table, tenant, key = ident
+        for name, value in row.meta.items():
+            bisect.insort(self._meta_index.setdefault((table, tenant, name, value), []), (row.seq, key))
+
+    def _unindex_meta(self, ident: tuple[str, str, str], row: _Row) -> None:
+        table, tenant, key = ident
+        for name, value in row.meta.items():
+            postings = self._meta_index[(table, tenant, name, value)]
+            postings.remove((row.seq, key))
+            if not postings:
+                del self._meta_index[(table, tenant, name, value)]
 
     def _unput(self, ident: tuple[str, str, str], row: _Row) -> None:
         del self._rows[ident]
         order = self._order[(ident[0], ident[1])]
         order.remove((row.seq, ident[2]))
+        self._unindex_meta(ident, row)
 
     def delete(self, table: str, tenant: str, key: str) -> None:
         self._check_open()
@@ -261,6 +301,7 @@ class MemoryStore(Store):
     def _reput(self, ident: tuple[str, str, str], row: _Row) -> None:
         self._rows[ident] = row
         bisect.insort(self._order.setdefault((ident[0], ident[1]), []), (row.seq, ident[2]))
+        self._index_meta(ident, row)
 
     def scan(
         self,
@@ -269,11 +310,18 @@ class MemoryStore(Store):
         *,
         equals: Mapping[str, Scalar] | None = None,
         ts_gte: int | None = None,
+        ts_lt: int | None = None,
+        metadata: Mapping[str, str] | None = None,
         after: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         self._check_open()
         order = self._order.get((table, tenant), [])
+        if metadata:  # walk the shortest posting list of the index, not the table
+            order = min(
+                (self._meta_index.get((table, tenant, name, value), []) for name, value in metadata.items()),
+                key=len,
+            )
         start = 0
         if after is not None:
             anchor = self._rows.get((table, tenant, after))
@@ -284,6 +332,10 @@ class MemoryStore(Store):
         for _, key in order[start:]:
             row = self._rows[(table, tenant, key)]
             if ts_gte is not None and row.ts < ts_gte:
+                continue
+            if ts_lt is not None and row.ts >= ts_lt:
+                continue
+            if metadata and any(row.meta.get(name) != value for name, value in metadata.items()):
                 continue
             if equals and any(row.fields.get(name) != value for name, value in equals.items()):
                 continue
@@ -428,6 +480,20 @@ CREATE TABLE IF NOT EXISTS timers (
 );
 CREATE INDEX IF NOT EXISTS timers_ref ON timers (tenant, ref);
 """
+_METADATA_SCHEMA = """
+CREATE TABLE IF NOT EXISTS object_metadata (
+    tbl TEXT NOT NULL, tenant TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (tbl, tenant, name, value, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS object_metadata_seq ON object_metadata (tbl, tenant, seq);
+"""
+# A file from before the metadata index gets it filled from its documents, once.
+_METADATA_BACKFILL = """
+INSERT OR IGNORE INTO object_metadata (tbl, tenant, name, value, seq)
+SELECT o.tbl, o.tenant, j.key, j.value, o.seq FROM objects o, json_each(o.data, '$.metadata') j
+WHERE json_type(o.data, '$.metadata') = 'object' AND j.type = 'text'
+"""
 _TIMER_COLUMNS = "seq, due, tenant, ref, data, lane"
 
 
@@ -444,6 +510,12 @@ class SQLiteStore(Store):
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(_SCHEMA)
+        had_index = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'object_metadata'"
+        ).fetchone()
+        self._conn.executescript(_METADATA_SCHEMA)
+        if had_index is None:
+            self._conn.execute(_METADATA_BACKFILL)
         columns = {r[1] for r in self._conn.execute("PRAGMA table_info(timers)")}
         if "lane" not in columns:  # a file from before deferred timers
             self._conn.execute("ALTER TABLE timers ADD COLUMN lane TEXT")
@@ -490,16 +562,31 @@ class SQLiteStore(Store):
 
     def put(self, table: str, tenant: str, key: str, data: Mapping[str, Any], *, ts: int = 0) -> None:
         self._seq += 1
-        self._conn.execute(
+        (seq,) = self._conn.execute(
             "INSERT INTO objects (tbl, tenant, key, seq, ts, data) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (tbl, tenant, key) DO UPDATE SET data = excluded.data",
+            "ON CONFLICT (tbl, tenant, key) DO UPDATE SET data = excluded.data RETURNING seq",
             (table, tenant, key, self._seq, ts, _dumps(data)),
-        )
+        ).fetchone()
+        if seq != self._seq:  # replaced (it keeps its seq): its old metadata leaves the index
+            self._conn.execute(
+                "DELETE FROM object_metadata WHERE tbl = ? AND tenant = ? AND seq = ?", (table, tenant, seq)
+            )
+        meta = metadata_of(data)
+        if meta:
+            self._conn.executemany(
+                "INSERT INTO object_metadata (tbl, tenant, name, value, seq) VALUES (?, ?, ?, ?, ?)",
+                [(table, tenant, name, value, seq) for name, value in meta.items()],
+            )
 
     def delete(self, table: str, tenant: str, key: str) -> None:
-        self._conn.execute(
-            "DELETE FROM objects WHERE tbl = ? AND tenant = ? AND key = ?", (table, tenant, key)
-        )
+        row = self._conn.execute(
+            "DELETE FROM objects WHERE tbl = ? AND tenant = ? AND key = ? RETURNING seq", (table, tenant, key)
+        ).fetchone()
+        if row is not None:
+            self._conn.execute(
+                "DELETE FROM object_metadata WHERE tbl = ? AND tenant = ? AND seq = ?",
+                (table, tenant, row[0]),
+            )
 
     def scan(
         self,
@@ -508,28 +595,54 @@ class SQLiteStore(Store):
         *,
         equals: Mapping[str, Scalar] | None = None,
         ts_gte: int | None = None,
+        ts_lt: int | None = None,
+        metadata: Mapping[str, str] | None = None,
         after: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        sql = ["SELECT data FROM objects WHERE tbl = ? AND tenant = ?"]
-        args: list[Any] = [table, tenant]
+        pairs = list((metadata or {}).items())
+        if pairs:
+            # driven by the metadata index (its primary key is (tbl, tenant, name, value, seq), so
+            # the first pair's documents come in seq order); each further pair is an index probe.
+            # ``+m.seq`` keeps the planner from carrying ``m.seq > ?`` over to ``o`` as a range
+            # (it would then walk objects_order from the cursor for every match)
+            sql = [
+                "SELECT o.data FROM object_metadata m JOIN objects o"
+                " ON o.tbl = m.tbl AND o.tenant = m.tenant AND o.seq = +m.seq"
+                " WHERE m.tbl = ? AND m.tenant = ? AND m.name = ? AND m.value = ?"
+            ]
+            args: list[Any] = [table, tenant, *pairs[0]]
+            for pair in pairs[1:]:
+                sql.append(
+                    "AND EXISTS (SELECT 1 FROM object_metadata x WHERE x.tbl = m.tbl AND x.tenant = m.tenant"
+                    " AND x.name = ? AND x.value = ? AND x.seq = m.seq)"
+                )
+                args += pair
+            order = "m.seq"
+        else:
+            sql = ["SELECT o.data FROM objects o WHERE o.tbl = ? AND o.tenant = ?"]
+            args = [table, tenant]
+            order = "o.seq"
         if after is not None:
             row = self._conn.execute(
                 "SELECT seq FROM objects WHERE tbl = ? AND tenant = ? AND key = ?", (table, tenant, after)
             ).fetchone()
             if row is None:
                 raise KeyError(after)
-            sql.append("AND seq > ?")
+            sql.append(f"AND {order} > ?")
             args.append(row[0])
         if ts_gte is not None:
-            sql.append("AND ts >= ?")
+            sql.append("AND o.ts >= ?")
             args.append(ts_gte)
+        if ts_lt is not None:
+            sql.append("AND o.ts < ?")
+            args.append(ts_lt)
         for name, value in (equals or {}).items():
             if not name.isidentifier():
                 raise ValueError(f"bad field name {name!r}")
-            sql.append(f"AND json_extract(data, '$.{name}') IS ?")
+            sql.append(f"AND json_extract(o.data, '$.{name}') IS ?")
             args.append(int(value) if isinstance(value, bool) else value)
-        sql.append("ORDER BY seq")
+        sql.append(f"ORDER BY {order}")
         if limit is not None:
             sql.append("LIMIT ?")
             args.append(limit)

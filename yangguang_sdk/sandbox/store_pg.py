@@ -13,7 +13,9 @@ How it keeps the guarantees of ``store.py`` across processes:
 - ``scan`` filters on a ``fields`` column: the document's top-level scalars as ``jsonb`` (booleans
   as 0/1, nulls left out, which gives the memory store's ``True == 1`` and "missing is None"),
   behind a GIN index, so an equality filter is not a scan of every row. ``data`` keeps the exact
-  JSON text (``jsonb`` would reorder keys).
+  JSON text (``jsonb`` would reorder keys). ``fields`` also holds the document's ``metadata``
+  object (its string pairs), so a metadata filter is a containment (``@>``) answered by the same
+  GIN index; a database from before that is filled in once at connect.
 - ``claim_timers`` is one statement: the heads of the lanes (each lane's earliest timer), those due
   and unleased locked ``FOR UPDATE SKIP LOCKED``, then leased. Two workers claiming at once never
   get the same timer (the row lock), never the second timer of a lane whose head the other has
@@ -35,7 +37,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .store import Scalar, Store, Timer
+from .store import Scalar, Store, Timer, metadata_of
 
 if TYPE_CHECKING:
     import psycopg
@@ -103,10 +105,13 @@ def _dumps(data: Mapping[str, Any]) -> str:
 
 
 def _fields(data: Mapping[str, Any]) -> str:
-    """The top-level scalars that ``scan`` can filter on, as the ``fields`` column's JSON."""
-    return _dumps(
-        {k: _scalar(v) for k, v in data.items() if v is not None and not isinstance(v, (dict, list))}
-    )
+    """What ``scan`` can filter on, as the ``fields`` column's JSON: the top-level scalars, and the
+    ``metadata`` object's string pairs under ``metadata`` (the metadata index, DESIGN §7.3)."""
+    fields = {k: _scalar(v) for k, v in data.items() if v is not None and not isinstance(v, (dict, list))}
+    meta = metadata_of(data)
+    if meta:
+        fields["metadata"] = {_scalar(k): _scalar(v) for k, v in meta.items()}
+    return _dumps(fields)
 
 
 def _scalar(value: Any) -> Any:
@@ -170,6 +175,23 @@ class PostgresStore(Store):
             # Concurrent CREATE ... IF NOT EXISTS can still collide in the catalog: serialise them.
             self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (_SCHEMA_LOCK,))
             self._conn.execute(_SCHEMA)
+            self._index_old_metadata()
+
+    def _index_old_metadata(self) -> None:
+        """Once per database: put the metadata of documents written before the metadata index into
+        their ``fields`` (a flag in ``sandbox_meta`` says it was done)."""
+        done = self._conn.execute("SELECT 1 FROM sandbox_meta WHERE key = 'metadata_indexed'").fetchone()
+        if done is not None:
+            return
+        rows = self._conn.execute(
+            "SELECT tbl, tenant, key, data FROM sandbox_objects WHERE data LIKE '%%\"metadata\":{%%'"
+        ).fetchall()
+        for tbl, tenant, key, text in rows:
+            self._conn.execute(
+                "UPDATE sandbox_objects SET fields = %s::jsonb WHERE tbl = %s AND tenant = %s AND key = %s",
+                (_fields(json.loads(text)), tbl, tenant, key),
+            )
+        self._conn.execute("INSERT INTO sandbox_meta (key, value) VALUES ('metadata_indexed', '1')")
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._shown})"
@@ -293,6 +315,8 @@ class PostgresStore(Store):
         *,
         equals: Mapping[str, Scalar] | None = None,
         ts_gte: int | None = None,
+        ts_lt: int | None = None,
+        metadata: Mapping[str, str] | None = None,
         after: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
@@ -310,7 +334,14 @@ class PostgresStore(Store):
         if ts_gte is not None:
             sql.append("AND ts >= %s")
             args.append(ts_gte)
-        present = {name: _scalar(value) for name, value in (equals or {}).items() if value is not None}
+        if ts_lt is not None:
+            sql.append("AND ts < %s")
+            args.append(ts_lt)
+        present: dict[str, Any] = {
+            name: _scalar(value) for name, value in (equals or {}).items() if value is not None
+        }
+        if metadata:  # one containment with the equalities: the GIN index on fields answers both
+            present["metadata"] = {_scalar(k): _scalar(v) for k, v in metadata.items()}
         if present:
             sql.append("AND fields @> %s::jsonb")
             args.append(_dumps(present))

@@ -21,11 +21,14 @@ from .exposure import ExposureCheck, ExposureCheckParams
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode, VehicleIdentificationNumber
 from .money import Money
 from .policy import (
+    CANCEL_REASONS,
+    CancelReason,
     Policy,
     PolicyBindParams,
     PolicyCancelParams,
     PolicySettleParams,
     PolicyStatus,
+    PolicyUpdateParams,
     Repayment,
     RepaymentCreateParams,
 )
@@ -60,6 +63,7 @@ from .quote_params import (
 from .webhook_endpoint import DeliveryAttempt, WebhookEndpoint, WebhookEndpointCreateParams
 
 __all__ = [
+    "CANCEL_REASONS",
     "EVENT_TYPES",
     "BaseEvent",
     "Beneficiary",
@@ -67,6 +71,7 @@ __all__ = [
     "BeneficiaryParams",
     "Borrower",
     "BorrowerParam",
+    "CancelReason",
     "Claim",
     "ClaimEvent",
     "ClaimStatus",
@@ -98,6 +103,7 @@ __all__ = [
     "PolicyEvent",
     "PolicySettleParams",
     "PolicyStatus",
+    "PolicyUpdateParams",
     "Quote",
     "QuoteCreateParams",
     "QuoteEvent",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from pydantic import Field
+
 from ._base import APIObject
 from .money import Money
 from .quote import Beneficiary
@@ -35,6 +37,12 @@ class Claim(APIObject):
     """Who the insurer pays: the policy's beneficiary (a bank, the creditor, or the merchant)."""
     paid_to: Beneficiary | None = None
     """Who was paid (代偿), once the claim is paid."""
+    merchant_order_id: str | None = None
+    """The policy's order id."""
+    product: str | None = None
+    """The policy's product."""
+    metadata: dict[str, str] = Field(default_factory=dict)
+    """The policy's metadata when the claim opened."""
 
 
 class TestClock(APIObject):

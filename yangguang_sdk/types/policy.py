@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field
 
 from ._base import APIObject, CalendarDate, RequestModel, Timestamp
+from .metadata import MetadataUpdate
 from .money import Money
 from .products import RepaymentMethod
 from .quote import Beneficiary, Contract, Guarantor, Installment, Vehicle
@@ -17,12 +18,28 @@ __all__ = [
     "PolicyBindParams",
     "PolicyCancelParams",
     "PolicySettleParams",
+    "PolicyUpdateParams",
     "PolicyStatus",
+    "CancelReason",
+    "CANCEL_REASONS",
     "Repayment",
     "RepaymentCreateParams",
 ]
 
 PolicyStatus = Literal["active", "cancelled", "completed", "claimed"]
+CancelReason = Literal[
+    "requested_by_customer",
+    "order_refunded",
+    "order_cancelled",
+    "application_withdrawn",
+    "loan_refinanced",
+    "duplicate",
+    "fraud_suspected",
+    "other",
+]
+"""The documented cancel reasons (docs/checkout.md). ``reason`` stays free text of 1-200 characters,
+so a merchant's own code is accepted too; these are the ones reports and the dashboard know."""
+CANCEL_REASONS: tuple[str, ...] = get_args(CancelReason)
 
 
 class Policy(APIObject):
@@ -54,14 +71,30 @@ class Policy(APIObject):
     installments: list[Installment] = Field(default_factory=list)
     version: int = 1
     preview: bool = False
+    metadata: dict[str, str] = Field(default_factory=dict)
+    """Your own key-value pairs: the quote's at bind, then as ``policies.update`` set them."""
 
 
 class PolicyBindParams(RequestModel):
     quote_id: Annotated[str, Field(min_length=1, max_length=64)]
 
 
+class PolicyUpdateParams(RequestModel):
+    """The body of ``POST /v1/policies/{id}``: metadata keys to merge in (``""`` or null removes one)."""
+
+    metadata: MetadataUpdate
+
+
 class PolicyCancelParams(RequestModel):
-    reason: Annotated[str, Field(min_length=1, max_length=200)] = "requested_by_customer"
+    reason: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="Why the cover ends: one of " + ", ".join(CANCEL_REASONS) + ", or your own code "
+            "(1-200 characters).",
+        ),
+    ] = "requested_by_customer"
     preview: bool = False
 
 

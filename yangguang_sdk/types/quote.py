@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from ._base import APIObject, CalendarDate, NestedObject, RequestModel
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode, VehicleIdentificationNumber
+from .metadata import Metadata
 from .money import Money
 from .products import BeneficiaryType, RepaymentMethod
 
@@ -133,8 +134,10 @@ class Quote(APIObject):
     decision: Decision
     decline_reason: str | None = None
     premium: Money | None = None
+    """The premium offered; None on a declined quote (no price that is not offered is shown)."""
     sum_insured: Money
     comprehensive_cost: Decimal | None = None
+    """12 × the monthly IRR of the borrower's cash flows (6 places); kept on a declined quote too."""
     created_at: dt.datetime
     decided_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None
@@ -145,6 +148,8 @@ class Quote(APIObject):
     contract: Contract | None = None
     schedule: list[Installment] = Field(default_factory=list)
     policy_id: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    """Your own key-value pairs (copied to the policy at bind)."""
 
 
 class IndividualBorrower(RequestModel):
@@ -257,3 +262,4 @@ class QuoteCreateParams(RequestModel):
     vehicle: VehicleParams | None = None
     guarantor: GuarantorParams | None = None
     contract: ContractParams | None = None
+    metadata: Metadata | None = None

@@ -318,19 +318,25 @@ class Core:
         created_gte: dt.datetime | None,
         limit: int,
         starting_after: str | None,
+        *,
+        created_lt: dt.datetime | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> Json:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise Invalid(
                 "invalid_parameter", f"limit must be an integer from 1 to {MAX_LIMIT}", param="limit"
             )
-        if created_gte is not None and created_gte.tzinfo is None:
-            raise Invalid("invalid_parameter", "created_gte must be timezone-aware", param="created_gte")
+        for name, bound in (("created_gte", created_gte), ("created_lt", created_lt)):
+            if bound is not None and bound.tzinfo is None:
+                raise Invalid("invalid_parameter", f"{name} must be timezone-aware", param=name)
         try:
             rows = self._store.scan(
                 table,
                 tenant,
                 equals=equals,
                 ts_gte=None if created_gte is None else to_micros(created_gte),
+                ts_lt=None if created_lt is None else to_micros(created_lt),
+                metadata=metadata,
                 after=starting_after,
                 limit=limit + 1,
             )

@@ -3,22 +3,26 @@
 Binding an approved, unexpired quote makes an active policy whose premium is due to the insurer and
 schedules each installment's overdue check. Cancelling refunds the whole premium within the
 cooling-off period, else the exposure-weighted unearned premium; settling (提前结清) always refunds
-the unearned premium. Neither is possible while an installment is overdue or a claim exists (409).
+the unearned premium. Neither is possible once the policy is cancelled or completed
+(``policy_already_cancelled`` / ``policy_already_completed``), once a claim exists
+(``policy_claimed``) or while an installment is overdue (``policy_not_cancellable``), all 409.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 
 from ...types.money import Money
+from ...types.policy import PolicyUpdateParams
 from .. import pricing
 from ..clock import business_date, format_ts, midnight, to_micros
-from ..errors import Conflict, Invalid
+from ..errors import Conflict, Invalid, validated
 from ..products import EXPOSURE_LIMITS, PRODUCTS
 from ._core import public
 from .ledger import Ledger
-from .quotes import Quotes
+from .quotes import Quotes, checked_filter, merged_metadata
 from .records import Json, PolicyRecord, PolicyStatus, money
 from .render import render
 
@@ -79,6 +83,7 @@ class Policies(Quotes, Ledger):
                 repayment_method=quote.loan.repayment_method,
                 parties=quote.parties,
                 borrower_ref=quote.borrower_ref,
+                metadata=dict(quote.metadata),
             )
             self._put_policy(tenant, record)
             quote.policy_id = record.id
@@ -106,13 +111,19 @@ class Policies(Quotes, Ledger):
         *,
         status: str | None = None,
         merchant_order_id: str | None = None,
+        product: str | None = None,
         created_gte: dt.datetime | None = None,
+        created_lt: dt.datetime | None = None,
+        metadata: Mapping[str, str] | None = None,
         limit: int = 20,
         starting_after: str | None = None,
     ) -> Json:
-        """Policies oldest first; ``next_cursor`` is the last id of the page."""
+        """Policies oldest first, filtered (DESIGN §7.3); ``next_cursor`` is the last id of the page."""
         equals = self._filters(
-            {"status": POLICY_STATUSES}, status=status, merchant_order_id=merchant_order_id
+            {"status": POLICY_STATUSES, "product": tuple(PRODUCTS)},
+            status=status,
+            merchant_order_id=merchant_order_id,
+            product=product,
         )
         return self._list(
             "policies",
@@ -122,7 +133,25 @@ class Policies(Quotes, Ledger):
             created_gte,
             limit,
             starting_after,
+            created_lt=created_lt,
+            metadata=checked_filter(metadata),
         )
+
+    @public
+    def update_policy(self, tenant: str, policy_id: str, params: PolicyUpdateParams | Json) -> Json:
+        """Merge ``params.metadata`` into the policy's (a key set to "" or None is removed), in any
+        status. The version goes up when something changed; no event is sent (DESIGN §5 and §7.7
+        list no ``policy.updated``: the next event about the policy carries the new metadata)."""
+        p = validated(PolicyUpdateParams, params)
+        record = self._load_policy(tenant, policy_id)
+        merged = merged_metadata(record.metadata, p.metadata)
+        if merged == record.metadata:
+            return self._render_policy(record)
+        with self._txn():
+            record.metadata = merged
+            record.version += 1
+            self._put_policy(tenant, record)
+        return self._render_policy(record)
 
     def _load_policy(self, tenant: str, policy_id: object, param: str | None = None) -> PolicyRecord:
         return PolicyRecord.from_json(self._load("policies", tenant, policy_id, "policy", param=param))
@@ -135,20 +164,31 @@ class Policies(Quotes, Ledger):
         return render(record, today=self._today())
 
     def _check_cancellable(self, record: PolicyRecord, action: str) -> None:
-        if record.status != "active":
+        """Refuse to ``action`` (cancel or settle) a policy that is not active and claim-free, with
+        a code per state (DESIGN §7.3), so a cancel retried under a new key reads as done, not failed."""
+        if record.claim_id is not None or record.status == "claimed":
             raise Conflict(
-                "policy_not_cancellable", f"Policy {record.id} is {record.status}; cannot {action} it."
+                "policy_claimed",
+                f"Policy {record.id} has a claim ({record.claim_id}); it can no longer be {action}ed.",
             )
-        if record.claim_id is not None:
+        if record.status == "cancelled":
             raise Conflict(
-                "policy_not_cancellable",
-                f"Policy {record.id} has a claim ({record.claim_id}); cannot {action} it.",
+                "policy_already_cancelled",
+                f"Policy {record.id} is already cancelled (refund {Money(record.refund or 0)}); "
+                f"there is nothing left to {action}.",
+            )
+        if record.status == "completed":
+            raise Conflict(
+                "policy_already_completed",
+                f"Policy {record.id} is already completed (settled or fully repaid); "
+                f"there is nothing left to {action}.",
             )
         overdue = [str(i.installment) for i in record.installments if i.status == "overdue"]
         if overdue:
             raise Conflict(
                 "policy_not_cancellable",
-                f"Policy {record.id} has overdue installment(s) {', '.join(overdue)}; cannot {action} it.",
+                f"Policy {record.id} has overdue installment(s) {', '.join(overdue)}; cannot {action} it "
+                "until they are reported paid.",
             )
 
     def _earned_refund(self, record: PolicyRecord, on: dt.date) -> int:

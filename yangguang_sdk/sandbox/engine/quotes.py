@@ -4,18 +4,22 @@ A quote takes a validated ``QuoteCreateParams`` (the model checks every field on
 numbers, scores, rates); the engine checks only what needs the product table, the clock or the
 schedule arithmetic. A referred quote is decided 30 minutes after it was created
 (``quote.decided``); an approved quote can be bound until 30 minutes after its decision
-(``expires_at`` itself is too late).
+(``expires_at`` itself is too late). A declined quote, also a referral declined later, has no
+``premium`` (a checkout must not show a price that is not offered); its ``comprehensive_cost``
+stays, since it explains a cost-cap decline.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from ...types.exposure import ExposureCheckParams
+from ...types.metadata import METADATA_MAX_KEYS, filter_problem, merge_metadata, metadata_filter
 from ...types.product_rules import beneficiary_declined, effective_beneficiary, quote_rule_violation
 from ...types.quote import Borrower, QuoteCreateParams
 from .. import pricing
@@ -26,7 +30,17 @@ from ._core import Core, public
 from .records import Decision, Json, LineRecord, LoanRecord, Parties, QuoteRecord, money
 from .render import render
 
-__all__ = ["Quotes", "MAX_PRINCIPAL_FEN", "MAX_FIRST_DUE_AHEAD", "borrower_ref"]
+__all__ = [
+    "Quotes",
+    "DECISIONS",
+    "MAX_PRINCIPAL_FEN",
+    "MAX_FIRST_DUE_AHEAD",
+    "borrower_ref",
+    "checked_filter",
+    "merged_metadata",
+]
+
+DECISIONS: tuple[Decision, ...] = ("approved", "declined", "referred")
 
 # Sanity bounds far beyond every product's limits: past them the request is invalid (422) rather
 # than priced and declined, as the schedule arithmetic (28-digit decimals, dates up to year 9999)
@@ -41,6 +55,30 @@ def borrower_ref(borrower: Borrower) -> str:
     the resident ID number or the USCC (the store never holds either in the clear)."""
     number = borrower.id_number.value if borrower.type == "individual" else borrower.uscc.value
     return hashlib.sha256(f"yangguang-borrower:{borrower.type}:{number}".encode()).hexdigest()
+
+
+def checked_filter(metadata: Mapping[str, object] | None) -> dict[str, str] | None:
+    """A list's metadata filter checked by the metadata rules (422 naming the key)."""
+    if not metadata:
+        return None
+    try:
+        return metadata_filter(metadata)
+    except ValidationError as exc:
+        param, message = filter_problem(exc)
+        raise Invalid("invalid_parameter", message, param=param) from None
+
+
+def merged_metadata(existing: Mapping[str, str], update: Mapping[str, str | None] | None) -> dict[str, str]:
+    """``existing`` with ``update`` merged in (``""`` or None removes a key); at most 50 keys."""
+    merged = merge_metadata(existing, update or {})
+    if len(merged) > METADATA_MAX_KEYS:
+        raise Invalid(
+            "invalid_parameter",
+            f"metadata would have {len(merged)} keys; at most {METADATA_MAX_KEYS} are kept "
+            '(remove some by setting them to "")',
+            param="metadata",
+        )
+    return merged
 
 
 def _wire(params: BaseModel | None) -> Json | None:
@@ -136,7 +174,7 @@ class Quotes(Core):
                 merchant_order_id=p.merchant_order_id,
                 decision=decision,
                 decline_reason=reason,
-                premium=priced.premium,
+                premium=None if decision == "declined" else priced.premium,
                 sum_insured=priced.sum_insured,
                 comprehensive_cost=None if cost is None else cost.quantize(_COST_PLACES, ROUND_HALF_UP),
                 created_at=now,
@@ -154,6 +192,7 @@ class Quotes(Core):
                     _wire(p.contract),
                 ),
                 borrower_ref=borrower_ref(borrower),
+                metadata=merged_metadata({}, p.metadata),
             )
             stored = self._put_quote(tenant, record)
             if decision == "referred":
@@ -195,6 +234,39 @@ class Quotes(Core):
     def get_quote(self, tenant: str, quote_id: str) -> Json:
         return render(self._load_quote(tenant, quote_id))
 
+    @public
+    def list_quotes(
+        self,
+        tenant: str,
+        *,
+        merchant_order_id: str | None = None,
+        decision: str | None = None,
+        product: str | None = None,
+        created_gte: dt.datetime | None = None,
+        created_lt: dt.datetime | None = None,
+        metadata: Mapping[str, str] | None = None,
+        limit: int = 20,
+        starting_after: str | None = None,
+    ) -> Json:
+        """Quotes oldest first, filtered (DESIGN §7.3); ``next_cursor`` is the last id of the page."""
+        equals = self._filters(
+            {"decision": DECISIONS, "product": tuple(PRODUCTS)},
+            merchant_order_id=merchant_order_id,
+            decision=decision,
+            product=product,
+        )
+        return self._list(
+            "quotes",
+            tenant,
+            render,
+            equals,
+            created_gte,
+            limit,
+            starting_after,
+            created_lt=created_lt,
+            metadata=checked_filter(metadata),
+        )
+
     def _load_quote(self, tenant: str, quote_id: object, param: str | None = None) -> QuoteRecord:
         return QuoteRecord.from_json(self._load("quotes", tenant, quote_id, "quote", param=param))
 
@@ -213,8 +285,9 @@ class Quotes(Core):
         if pricing.fen_to_yuan(record.loan.principal) <= PRICING.referral_max_principal:
             record.decision = "approved"
             record.expires_at = self._current + PRICING.quote_validity
-        else:
+        else:  # a declined quote shows no price (DESIGN §7.3); comprehensive_cost stays
             record.decision, record.decline_reason = "declined", "referral_declined"
+            record.premium = None
         record.decided_at = self._current
         record.version += 1
         self._emit(tenant, "quote.decided", render(self._put_quote(tenant, record)))

@@ -181,6 +181,7 @@ class QuoteRecord:
     version: int = 1
     parties: Parties = field(default_factory=lambda: Parties())
     borrower_ref: str | None = None  # a keyed digest of the borrower's ID number or USCC
+    metadata: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> Json:
         cost = self.comprehensive_cost
@@ -204,6 +205,7 @@ class QuoteRecord:
             "borrower_type": self.borrower_type,
             "credit_score_used": self.credit_score_used,
             "version": self.version,
+            "metadata": dict(self.metadata),
             **self.parties.to_json(),
             "_borrower": self.borrower_ref,
             "_expected_losses": [str(x) for x in self.expected_losses],
@@ -233,6 +235,7 @@ class QuoteRecord:
             version=data["version"],
             parties=Parties.from_json(data),
             borrower_ref=data.get("_borrower"),
+            metadata=dict(data.get("metadata") or {}),
         )
 
 
@@ -263,6 +266,7 @@ class PolicyRecord:
     version: int = 1
     parties: Parties = field(default_factory=lambda: Parties())
     borrower_ref: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
 
     def to_json(self, days_past_due: list[int] | None = None) -> Json:
         """The stored document; ``days_past_due`` (one per installment) for the wire view."""
@@ -292,6 +296,7 @@ class PolicyRecord:
             ],
             "version": self.version,
             "preview": False,
+            "metadata": dict(self.metadata),
             **self.parties.to_json(),
             "_borrower": self.borrower_ref,
             "_expected_losses": [str(x) for x in self.expected_losses],
@@ -324,6 +329,7 @@ class PolicyRecord:
             version=data["version"],
             parties=Parties.from_json(data),
             borrower_ref=data.get("_borrower"),
+            metadata=dict(data.get("metadata") or {}),
         )
 
 
@@ -345,6 +351,9 @@ class ClaimRecord:
     version: int = 1
     beneficiary: Json | None = None  # the policy's: who is paid
     paid_to: Json | None = None  # who was paid, once paid (代偿)
+    merchant_order_id: str | None = None  # the policy's
+    product: str | None = None  # the policy's
+    metadata: dict[str, str] = field(default_factory=dict)  # the policy's when the claim opened
 
     def to_json(self) -> Json:
         return {
@@ -363,6 +372,9 @@ class ClaimRecord:
             "version": self.version,
             "beneficiary": self.beneficiary,
             "paid_to": self.paid_to,
+            "merchant_order_id": self.merchant_order_id,
+            "product": self.product,
+            "metadata": dict(self.metadata),
         }
 
     @classmethod
@@ -382,6 +394,9 @@ class ClaimRecord:
             version=data["version"],
             beneficiary=data.get("beneficiary"),
             paid_to=data.get("paid_to"),
+            merchant_order_id=data.get("merchant_order_id"),
+            product=data.get("product"),
+            metadata=dict(data.get("metadata") or {}),
         )
 
 

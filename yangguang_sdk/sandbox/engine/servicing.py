@@ -19,6 +19,7 @@ nor repaid (409).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from ...types.money import Money
 from ...types.policy import RepaymentCreateParams
@@ -28,6 +29,7 @@ from ..errors import Conflict, Invalid, validated
 from ..products import PRICING, PRODUCTS
 from ._core import public
 from .policies import Policies
+from .quotes import checked_filter
 from .records import ClaimRecord, ClaimStatus, Json, PolicyRecord, RepaymentRecord
 from .render import render
 
@@ -164,7 +166,16 @@ class Servicing(Policies):
         paid = {i.installment for i in record.installments if i.status == "paid"}
         amount = pricing.claim_amount(schedule, paid, day, product.deductible, record.sum_insured)
         claim = ClaimRecord(
-            claim_id, record.id, amount, day, n, self._current, beneficiary=record.parties.beneficiary
+            claim_id,
+            record.id,
+            amount,
+            day,
+            n,
+            self._current,
+            beneficiary=record.parties.beneficiary,
+            merchant_order_id=record.merchant_order_id,
+            product=record.product,
+            metadata=dict(record.metadata),
         )
         self._put_claim(tenant, claim)
         self._emit(tenant, "claim.opened", render(claim))
@@ -256,8 +267,30 @@ class Servicing(Policies):
         *,
         policy_id: str | None = None,
         status: str | None = None,
+        merchant_order_id: str | None = None,
+        product: str | None = None,
+        created_gte: dt.datetime | None = None,
+        created_lt: dt.datetime | None = None,
+        metadata: Mapping[str, str] | None = None,
         limit: int = 20,
         starting_after: str | None = None,
     ) -> Json:
-        equals = self._filters({"status": CLAIM_STATUSES}, policy_id=policy_id, status=status)
-        return self._list("claims", tenant, render, equals, None, limit, starting_after)
+        """Claims oldest first, filtered (DESIGN §7.3; created is ``opened_at``)."""
+        equals = self._filters(
+            {"status": CLAIM_STATUSES, "product": tuple(PRODUCTS)},
+            policy_id=policy_id,
+            status=status,
+            merchant_order_id=merchant_order_id,
+            product=product,
+        )
+        return self._list(
+            "claims",
+            tenant,
+            render,
+            equals,
+            created_gte,
+            limit,
+            starting_after,
+            created_lt=created_lt,
+            metadata=checked_filter(metadata),
+        )
