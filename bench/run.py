@@ -105,7 +105,7 @@ def sandbox_bytes() -> tuple[bytes, bytes]:
     quote = client.quotes.create(
         product="consumer_installment", merchant_order_id="B-1", borrower=BORROWER, loan=LOAN
     )
-    policy = client.policies.bind(quote_id=quote.id)
+    policy = client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=quote.id)
     assert quote.last_response is not None and policy.last_response is not None
     quote_bytes = json.dumps(quote.to_dict()).encode()
     policy_bytes = json.dumps(policy.to_dict()).encode()
@@ -307,7 +307,9 @@ def bench_async_throughput(checkouts: int, repeats: int) -> list[tuple[str, floa
                         borrower=BORROWER,
                         loan=LOAN,
                     )
-                    await client.policies.bind(quote_id=q.id)
+                    await client.policies.bind(
+                        consent=await yg.async_consent(client, reference="CR-test"), quote_id=q.id
+                    )
 
                 t0 = time.perf_counter()
                 await asyncio.gather(*(one(i) for i in range(checkouts)))

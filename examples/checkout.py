@@ -33,7 +33,7 @@ def say(text: str = "") -> None:
 
 
 def row(*cells: object) -> None:
-    widths = (10, 10, 12, 14, 34)
+    widths = (10, 10, 12, 14, 14, 34)
     say("  " + " ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)))
 
 
@@ -110,6 +110,7 @@ def main() -> int:
                 "annual_rate": rate,
                 "first_due_date": FIRST_DUE,
             },
+            metadata={"cart": "cart-" + order.removeprefix("ORD-")},  # the shop's own reference
         )
         quotes[order] = quote
         why = quote.decline_reason or (
@@ -126,11 +127,25 @@ def main() -> int:
     cost = f"{declined.comprehensive_cost:.2%}" if declined.comprehensive_cost is not None else "?"
     say(f"\n{declined.merchant_order_id} would cost its buyer {cost} a year all in: above the 24% cap.")
 
-    say("\nThe merchant binds ORD-1001, using the order id as the idempotency key.")
-    policy = client.policies.bind(quote_id=approved.id, idempotency_key="ORD-1001")
+    assert declined.premium is None and declined.disclosure is None  # no price that is not offered
+
+    say("\nBefore the buyer of ORD-1001 confirms, the checkout shows the disclosure (承保可回溯):")
+    disclosure = approved.disclosure
+    assert disclosure is not None
+    say(f"  {disclosure.key_facts}")
+    wording = client.wordings.retrieve(disclosure.wording_version)
+    assert wording.sha256 == disclosure.wording_sha256
+    say(
+        f"  wording {wording.version}: {len(wording.text)} characters, SHA-256 {wording.sha256[:16]}... matches"
+    )
+    say("The buyer ticks 'I have read the key facts'; the shop records consent CONSENT-1001 and binds,")
+    say("using the order id as the idempotency key.")
+    consent = yg.consent(client, reference="CONSENT-1001")  # now, on the sandbox's clock
+    policy = client.policies.bind(quote_id=approved.id, consent=consent, idempotency_key="ORD-1001")
+    assert policy.consent is not None and policy.consent.wording_sha256 == wording.sha256
     say(f"  policy {policy.id}: {policy.status}, premium {policy.premium}, sum insured {policy.sum_insured}")
     say(f"  cooling-off until {policy.cooling_off_until}; first installment {policy.installments[0].amount}")
-    again = client.policies.bind(quote_id=approved.id, idempotency_key="ORD-1001")
+    again = client.policies.bind(quote_id=approved.id, consent=consent, idempotency_key="ORD-1001")
     assert again.id == policy.id and again.last_response is not None and again.last_response.replayed
     say(
         f"  The network hiccups and the bind is sent again: same policy {again.id} (replayed), not a second one."
@@ -141,7 +156,9 @@ def main() -> int:
     referred = client.quotes.retrieve(quotes["ORD-1003"].id)
     say(f"  ORD-1003 is now {referred.decision} (premium {referred.premium}); the merchant binds it.")
     assert referred.decision == "approved", referred
-    p3 = client.policies.bind(quote_id=referred.id, idempotency_key="ORD-1003")
+    p3 = client.policies.bind(
+        quote_id=referred.id, consent=yg.consent(client, reference="CONSENT-1003"), idempotency_key="ORD-1003"
+    )
 
     say("\nThe buyer of ORD-1001 returns the goods ten days later: inside cooling-off, a full refund.")
     client.test_clock.advance(days=10)
@@ -177,7 +194,9 @@ def main() -> int:
             "first_due_date": "2027-02-05",
         },
     )
-    p4 = client.policies.bind(quote_id=q4.id, idempotency_key="ORD-1004")
+    p4 = client.policies.bind(
+        quote_id=q4.id, consent=yg.consent(client, reference="CONSENT-1004"), idempotency_key="ORD-1004"
+    )
     for inst in p4.installments[:3]:
         pay_on_due_date(client, p4.id, inst)
     client.test_clock.advance(days=10)
@@ -204,7 +223,9 @@ def main() -> int:
             "first_due_date": first_due.isoformat(),
         },
     )
-    p5 = client.policies.bind(quote_id=q5.id, idempotency_key="ORD-1005")
+    p5 = client.policies.bind(
+        quote_id=q5.id, consent=yg.consent(client, reference="CONSENT-1005"), idempotency_key="ORD-1005"
+    )
     pay_on_due_date(client, p5.id, p5.installments[0])
     client.test_clock.advance(days=120)
     for line in merchant.received:
@@ -216,9 +237,12 @@ def main() -> int:
     )
 
     say("\nWhat the merchant's books show:")
-    row("policy", "order", "status", "premium", "refund")
+    row("policy", "order", "cart", "status", "premium", "refund")
     for p in client.policies.list():
-        row(p.id[:10], p.merchant_order_id, p.status, str(p.premium), str(p.refund or "-"))
+        cart = p.metadata.get("cart", "-")
+        row(p.id[:10], p.merchant_order_id, cart, p.status, str(p.premium), str(p.refund or "-"))
+    [found] = client.policies.list(metadata={"cart": "cart-1001"})
+    say(f"The shop finds the policy of cart-1001 by its own reference: {found.id} ({found.status}).")
     events = [e.type for e in client.events.list()]
     say(f"\n{len(events)} events were emitted: {', '.join(sorted(set(events)))}.")
     client.close()

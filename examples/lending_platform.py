@@ -161,7 +161,9 @@ def underwrite(client: yg.Client) -> dict[str, Loan]:
         if quote.decision != "approved":
             declined.append(f"{order} ({quote.decline_reason})")
             continue
-        policy = client.policies.bind(quote_id=quote.id, idempotency_key=order)
+        # the borrower acknowledged the disclosure in the app; the platform keeps record CONSENT-<order>
+        consent = yg.consent(client, reference=f"CONSENT-{order}")
+        policy = client.policies.bind(quote_id=quote.id, consent=consent, idempotency_key=order)
         book[order] = Loan(order, name, policy)
 
     premium = sum((loan.policy.premium for loan in book.values()), yg.Money.zero())
@@ -171,7 +173,11 @@ def underwrite(client: yg.Client) -> dict[str, Loan]:
 
     # the platform's bind call times out and its job runs again: the order id makes it a replay
     first = book["PL-0001"].policy
-    again = client.policies.bind(quote_id=first.quote_id, idempotency_key="PL-0001")
+    assert first.consent is not None  # a replay sends the same body: the consent as first recorded
+    recorded = yg.consent(
+        client, reference="CONSENT-PL-0001", acknowledged_at=first.consent.disclosure_acknowledged_at
+    )
+    again = client.policies.bind(quote_id=first.quote_id, consent=recorded, idempotency_key="PL-0001")
     assert again.id == first.id and again.last_response is not None and again.last_response.replayed
     say(f"  PL-0001 bound twice by a retried job: one policy, {again.id} (replayed).")
     return book

@@ -14,6 +14,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from . import errors, types
     from ._client import AsyncClient, Client
+    from ._consent import async_consent, consent
     from .errors import (
         APIConnectionError,
         APIError,
@@ -49,6 +50,8 @@ __all__ = [
     "SyncPage",
     "AsyncPage",
     "AsyncPaginator",
+    "consent",
+    "async_consent",
     "errors",
     "types",
     "YangguangError",
@@ -81,6 +84,8 @@ _LAZY: dict[str, str] = {
     "SyncPage": ".pagination",
     "AsyncPage": ".pagination",
     "AsyncPaginator": ".pagination",
+    "consent": "._consent",
+    "async_consent": "._consent",
 }
 _MODULES = {"errors", "types", "webhooks", "sandbox", "pagination"}
 

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         AsyncRepayments,
         AsyncTestClock,
         AsyncWebhookEndpoints,
+        AsyncWordings,
         Claims,
         Events,
         Exposure,
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
         Repayments,
         TestClock,
         WebhookEndpoints,
+        Wordings,
     )
     from .types import ResponseInfo
 
@@ -208,6 +210,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
     )
     test_clock: LazyResource[TestClock, AsyncTestClock] = LazyResource("TestClock")
     exposure: LazyResource[Exposure, AsyncExposure] = LazyResource("Exposure")
+    wordings: LazyResource[Wordings, AsyncWordings] = LazyResource("Wordings")
 
     def __init__(
         self,
@@ -299,6 +302,12 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         return f"{type(self).__name__}(base_url={str(self.base_url)!r}, key=yg_{mode}_****)"
 
     # -- copies ------------------------------------------------------------------------------
+    @property
+    def livemode(self) -> bool:
+        """True for a live key (``yg_live_...``), False for a test key: a test key's time is the
+        sandbox's clock (``test_clock``), a live key's the real one."""
+        return self._api_key.startswith("yg_live_")
+
     def with_options(
         self,
         *,

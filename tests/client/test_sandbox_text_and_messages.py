@@ -64,7 +64,11 @@ def test_a_chinese_idempotency_key_replays_and_refuses_another_body(client: yg.C
 def test_a_chinese_merchant_order_id_is_stored_and_found_by_the_list_filter(client: yg.Client) -> None:
     quote = client.quotes.create(**quote_args("订单-2026-0001"))
     assert quote.merchant_order_id == "订单-2026-0001"
-    policy = client.policies.bind(quote_id=quote.id, idempotency_key="绑定-订单-2026-0001")
+    policy = client.policies.bind(
+        consent=yg.consent(client, reference="CR-test"),
+        quote_id=quote.id,
+        idempotency_key="绑定-订单-2026-0001",
+    )
     assert policy.merchant_order_id == "订单-2026-0001"
     found = [p.id for p in client.policies.list(merchant_order_id="订单-2026-0001")]
     assert found == [policy.id]

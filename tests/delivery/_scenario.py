@@ -45,7 +45,13 @@ def live_a_year(
             },
         )
         behaviour = rng.choices(["pays", "late", "defaults", "cancels", "settles"], [80, 8, 6, 3, 3])[0]
-        book.append((client.policies.bind(quote_id=quote.id), behaviour, rng.randint(2, 3)))
+        book.append(
+            (
+                client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=quote.id),
+                behaviour,
+                rng.randint(2, 3),
+            )
+        )
 
     client.test_clock.advance(days=5)
     for policy, behaviour, _ in book:

@@ -95,7 +95,7 @@ def bind(client: Client, order: str = "ORD-1", *, first_due: str = "2026-12-25",
             "first_due_date": first_due,
         },
     )
-    return client.policies.bind(quote_id=quote.id)
+    return client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=quote.id)
 
 
 def cumulative(steps: list[dt.timedelta]) -> Callable[[int], dt.timedelta]:

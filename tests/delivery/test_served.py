@@ -91,7 +91,7 @@ def test_a_served_sandbox_delivers_and_retries_over_loopback_on_its_own(served_r
                 "first_due_date": (today + dt.timedelta(days=30)).isoformat(),
             },
         )
-        policy = client.policies.bind(quote_id=quote.id)
+        policy = client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=quote.id)
 
         # Attempt 1 (answered 500) was made during the bind; the real-time clock's ticker makes
         # attempt 2 five seconds later with no API call to drive it.

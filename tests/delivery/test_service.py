@@ -43,7 +43,7 @@ def quote_and_bind(client: Client, order: str = "SVC-1") -> yg.types.Policy:
             "first_due_date": (today + dt.timedelta(days=30)).isoformat(),
         },
     )
-    return client.policies.bind(quote_id=quote.id)
+    return client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=quote.id)
 
 
 # -- a clock per tenant ---------------------------------------------------------------------------

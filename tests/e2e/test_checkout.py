@@ -25,7 +25,9 @@ def _checkout(client: Client, order: str) -> yg.types.Policy:
     assert quote.premium is not None and quote.premium.amount > 0
     assert len(quote.schedule) == 12
     assert sum((i.amount for i in quote.schedule), yg.Money.cny(0)) == quote.sum_insured
-    policy = client.policies.bind(quote_id=quote.id, idempotency_key=order)
+    policy = client.policies.bind(
+        consent=yg.consent(client, reference="CR-test"), quote_id=quote.id, idempotency_key=order
+    )
     assert policy.status == "active" and policy.quote_id == quote.id
     assert client.policies.retrieve(policy.id).id == policy.id
     return policy
@@ -36,7 +38,9 @@ async def _acheckout(client: AsyncClient, order: str) -> yg.types.Policy:
         product="consumer_installment", merchant_order_id=order, borrower=borrower(), loan=loan()
     )
     assert quote.decision == "approved"
-    policy = await client.policies.bind(quote_id=quote.id, idempotency_key=order)
+    policy = await client.policies.bind(
+        consent=await yg.async_consent(client, reference="CR-test"), quote_id=quote.id, idempotency_key=order
+    )
     assert (await client.policies.retrieve(policy.id)).status == "active"
     return policy
 
@@ -127,7 +131,7 @@ def test_bind_whose_response_is_lost_is_retried_into_exactly_one_policy(sandbox:
         quote = client.quotes.create(
             product="consumer_installment", merchant_order_id="ORD-LOST", borrower=borrower(), loan=loan()
         )
-        policy = client.policies.bind(quote_id=quote.id)
+        policy = client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=quote.id)
         assert transport.dropped == 1
         assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1]
         assert policy.last_response is not None and policy.last_response.replayed
@@ -139,8 +143,16 @@ async def test_fifty_concurrent_binds_with_one_key_make_one_policy(sandbox: Sand
         quote = await client.quotes.create(
             product="consumer_installment", merchant_order_id="ORD-50", borrower=borrower(), loan=loan()
         )
+        consent = await yg.async_consent(client, reference="CR-test")  # one body for every attempt
         policies = await asyncio.gather(
-            *(client.policies.bind(quote_id=quote.id, idempotency_key="ORD-50") for _ in range(50))
+            *(
+                client.policies.bind(
+                    consent=consent,
+                    quote_id=quote.id,
+                    idempotency_key="ORD-50",
+                )
+                for _ in range(50)
+            )
         )
         assert len({p.id for p in policies}) == 1
         assert len([p async for p in client.policies.list()]) == 1
@@ -153,8 +165,10 @@ async def test_fifty_concurrent_binds_with_different_keys_make_one_policy_and_49
         quote = await client.quotes.create(
             product="consumer_installment", merchant_order_id="ORD-50B", borrower=borrower(), loan=loan()
         )
+        consent = await yg.async_consent(client, reference="CR-test")
         results = await asyncio.gather(
-            *(client.policies.bind(quote_id=quote.id) for _ in range(50)), return_exceptions=True
+            *(client.policies.bind(consent=consent, quote_id=quote.id) for _ in range(50)),
+            return_exceptions=True,
         )
         policies = [r for r in results if isinstance(r, yg.types.Policy)]
         conflicts = [r for r in results if isinstance(r, yg.ConflictError)]
@@ -168,7 +182,7 @@ def test_bind_errors_are_typed(client: Client, sandbox: Sandbox) -> None:
     )
     assert declined.decision == "declined" and declined.decline_reason == "credit_score_below_threshold"
     with pytest.raises(yg.ConflictError) as info:
-        client.policies.bind(quote_id=declined.id)
+        client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=declined.id)
     assert info.value.code == "quote_not_bindable" and info.value.request_id
 
     quote = client.quotes.create(
@@ -176,7 +190,7 @@ def test_bind_errors_are_typed(client: Client, sandbox: Sandbox) -> None:
     )
     client.test_clock.advance(minutes=31)
     with pytest.raises(yg.ConflictError) as expired:
-        client.policies.bind(quote_id=quote.id)
+        client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=quote.id)
     assert expired.value.code == "quote_expired"
 
 
@@ -228,7 +242,14 @@ def test_sqlite_sandbox_survives_reopen(tmp_path: Any) -> None:
         assert client.policies.retrieve(policy.id).status == "active"
         assert [e.id for e in client.events.list()] == events
         assert client.test_clock.retrieve().now == START + __import__("datetime").timedelta(hours=3)
-        again = client.policies.bind(quote_id=policy.quote_id, idempotency_key="ORD-DUR")
+        assert policy.consent is not None  # a replay sends the body of the first call
+        again = client.policies.bind(
+            consent=yg.consent(
+                client, reference="CR-test", acknowledged_at=policy.consent.disclosure_acknowledged_at
+            ),
+            quote_id=policy.quote_id,
+            idempotency_key="ORD-DUR",
+        )
         assert again.id == policy.id and again.last_response is not None and again.last_response.replayed
     sb2.close()
 

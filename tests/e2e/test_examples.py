@@ -38,7 +38,11 @@ def run(name: str) -> str:
         (
             "checkout.py",
             [
-                "The merchant binds ORD-1001, using the order id as the idempotency key.",
+                "the checkout shows the disclosure (承保可回溯)",
+                "综合年化成本",
+                "SHA-256",
+                "the shop records consent CONSENT-1001 and binds,",
+                "The shop finds the policy of cart-1001 by its own reference",
                 "(replayed), not a second one.",
                 "ORD-1003 is now approved",
                 "financing_cost_cap_exceeded",

@@ -22,7 +22,7 @@ def checkout(client: Client, order: str, **kwargs: Any) -> yg.types.Policy:
         loan=loan(principal="3000.00"),
         **kwargs,
     )
-    return client.policies.bind(quote_id=quote.id)
+    return client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=quote.id)
 
 
 def test_quote_metadata_is_copied_to_the_policy_at_bind_and_carried_in_events(client: Client) -> None:
@@ -34,7 +34,7 @@ def test_quote_metadata_is_copied_to_the_policy_at_bind_and_carried_in_events(cl
         metadata={"cart": "c-77", "channel": "app", "empty": ""},
     )
     assert quote.metadata == {"cart": "c-77", "channel": "app"}  # "" sets nothing
-    policy = client.policies.bind(quote_id=quote.id)
+    policy = client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=quote.id)
     assert policy.metadata == {"cart": "c-77", "channel": "app"}
     [bound] = client.events.list(type="policy.bound")
     assert isinstance(bound.data, yg.types.Policy)

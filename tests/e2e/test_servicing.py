@@ -51,7 +51,9 @@ def quote_and_bind(
         loan=loan(principal, months, rate, first_due),
     )
     assert quote.decision == "approved", quote.decline_reason
-    return quote, client.policies.bind(quote_id=quote.id, idempotency_key=order)
+    return quote, client.policies.bind(
+        consent=yg.consent(client, reference="CR-test"), quote_id=quote.id, idempotency_key=order
+    )
 
 
 def pay(client: Client, policy: Policy, number: int) -> yg.types.Repayment:
@@ -461,7 +463,11 @@ async def test_async_servicing_from_repayment_to_recovery(sandbox: Sandbox) -> N
             beneficiary=testing.BANK,
             loan=loan("200000.00", 12, "0.08"),
         )
-        policy = await client.policies.bind(quote_id=quote.id, idempotency_key="SME-1")
+        policy = await client.policies.bind(
+            consent=await yg.async_consent(client, reference="CR-test"),
+            quote_id=quote.id,
+            idempotency_key="SME-1",
+        )
         now = (await client.test_clock.retrieve()).now
         await client.repayments.create(
             policy_id=policy.id, installment=1, amount=policy.installments[0].amount, paid_at=now

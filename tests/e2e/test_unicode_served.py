@@ -28,7 +28,11 @@ def test_a_chinese_idempotency_key_replays_against_the_served_sandbox(served_san
         assert again.last_response is not None and again.last_response.replayed is True
         with pytest.raises(yg.IdempotencyError):
             client.quotes.create(merchant_order_id="订单-served-2", idempotency_key="订单-served-1", **args)
-        policy = client.policies.bind(quote_id=first.id, idempotency_key="绑定-served-1")
+        policy = client.policies.bind(
+            consent=yg.consent(client, reference="CR-test"),
+            quote_id=first.id,
+            idempotency_key="绑定-served-1",
+        )
         assert [p.id for p in client.policies.list(merchant_order_id="订单-served-1")] == [policy.id]
 
 

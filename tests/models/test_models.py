@@ -45,6 +45,7 @@ VALID_REQUESTS: dict[str, dict[str, Any]] = {
         "first_due_date": "2026-12-25",
     },
     "PolicyBindParams": {"quote_id": "quo_1"},
+    "ConsentParams": {"disclosure_acknowledged_at": NOW, "reference": "CR-1"},
     "PolicyCancelParams": {},
     "PolicySettleParams": {},
     "PolicyUpdateParams": {"metadata": {"cart": "c-77", "old": None}},
@@ -77,6 +78,16 @@ POLICY = {
     "cooling_off_until": "2026-12-10",
 }
 VALID_RESPONSES: dict[str, dict[str, Any]] = {
+    "Consent": {"disclosure_acknowledged_at": NOW, "reference": "CR-1"},
+    "Disclosure": {
+        "annual_cost_rate": "0.1234",
+        "total_interest": MONEY,
+        "total_cost": MONEY,
+        "key_facts": "保险费",
+        "wording_version": "2026-11-29",
+        "wording_sha256": "0" * 64,
+    },
+    "Wording": {"version": "2026-11-29", "text": "条款", "sha256": "0" * 64},
     "Beneficiary": BANK,
     "Contract": {"number": "HT-1"},
     "Guarantor": {"name": "x", "uscc": "91110000600037341L"},

@@ -91,7 +91,12 @@ def _checkout(client: Client, order: str, tally: Tally) -> Policy:
         if quote is None:
             continue
         assert quote.decision == "approved" and quote.merchant_order_id == order
-        policy: Policy | None = _call(tally, client.policies.bind, quote_id=quote.id, idempotency_key=order)
+        # consent dated at the decision: no request of its own, the same body on every recall
+        assert quote.decided_at is not None
+        consent = yg.consent(client, reference=f"CONSENT-{order}", acknowledged_at=quote.decided_at)
+        policy: Policy | None = _call(
+            tally, client.policies.bind, quote_id=quote.id, consent=consent, idempotency_key=order
+        )
         if policy is not None:
             assert policy.quote_id == quote.id and policy.merchant_order_id == order
             return policy
@@ -124,8 +129,12 @@ async def _acheckout(client: AsyncClient, order: str, tally: Tally) -> Policy:
         )
         if quote is None:
             continue
+        assert quote.decided_at is not None
+        consent = await yg.async_consent(
+            client, reference=f"CONSENT-{order}", acknowledged_at=quote.decided_at
+        )
         policy: Policy | None = await _acall(
-            tally, client.policies.bind, quote_id=quote.id, idempotency_key=order
+            tally, client.policies.bind, quote_id=quote.id, consent=consent, idempotency_key=order
         )
         if policy is not None:
             assert policy.quote_id == quote.id and policy.merchant_order_id == order
@@ -255,14 +264,18 @@ def test_bind_that_exhausts_its_retries_is_typed_and_a_recall_with_its_key_yield
             product="consumer_installment", merchant_order_id="ORD-LOST", borrower=borrower(), loan=loan()
         )
         with pytest.raises(yg.APIConnectionError) as info:
-            client.policies.bind(quote_id=quote.id, idempotency_key="ORD-LOST")
+            client.policies.bind(
+                consent=yg.consent(client, reference="CR-test"), quote_id=quote.id, idempotency_key="ORD-LOST"
+            )
     assert isinstance(info.value, yg.YangguangError)
     assert "4 attempt(s)" in str(info.value)
     assert lossy.bind_keys == ["ORD-LOST"] * 4
 
     with sandbox.client() as client:
         assert [p.quote_id for p in client.policies.list()] == [quote.id]  # committed once
-        again = client.policies.bind(quote_id=quote.id, idempotency_key="ORD-LOST")
+        again = client.policies.bind(
+            consent=yg.consent(client, reference="CR-test"), quote_id=quote.id, idempotency_key="ORD-LOST"
+        )
         assert again.last_response is not None and again.last_response.replayed
         assert [p.id for p in client.policies.list()] == [again.id]
     assert sandbox.engine.ledger(API_KEY)["totals"]["premium"] == again.premium.amount
@@ -278,11 +291,15 @@ def test_bind_answered_500_every_time_is_typed_writes_nothing_and_a_recall_binds
         )
     with sandbox.client(transport=FaultyTransport(sandbox.transport(), plan), max_retries=2) as client:
         with pytest.raises(yg.InternalServerError) as info:
-            client.policies.bind(quote_id=quote.id, idempotency_key="ORD-500")
+            client.policies.bind(
+                consent=yg.consent(client, reference="CR-test"), quote_id=quote.id, idempotency_key="ORD-500"
+            )
     assert info.value.status_code == 500 and plan.requests == 3 and plan.forwarded == 0
     with sandbox.client() as client:
         assert list(client.policies.list()) == []
-        policy = client.policies.bind(quote_id=quote.id, idempotency_key="ORD-500")
+        policy = client.policies.bind(
+            consent=yg.consent(client, reference="CR-test"), quote_id=quote.id, idempotency_key="ORD-500"
+        )
         assert [p.id for p in client.policies.list()] == [policy.id]
 
 
@@ -298,7 +315,9 @@ def test_retries_stop_at_the_call_deadline_with_a_typed_error(
         )
         started = fake_clock.now
         with pytest.raises(yg.APIConnectionError):
-            client.policies.bind(quote_id=quote.id, idempotency_key="ORD-DL")
+            client.policies.bind(
+                consent=yg.consent(client, reference="CR-test"), quote_id=quote.id, idempotency_key="ORD-DL"
+            )
     assert fake_clock.now - started <= 3.0
     assert 2 <= len(lossy.bind_keys) < 10 and set(lossy.bind_keys) == {"ORD-DL"}
     with sandbox.client() as client:

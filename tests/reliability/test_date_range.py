@@ -56,7 +56,7 @@ def policy(sandbox: Sandbox) -> yg.types.Policy:
         quote = client.quotes.create(
             product="consumer_installment", merchant_order_id="ORD-DATES", borrower=borrower(), loan=loan()
         )
-        return client.policies.bind(quote_id=quote.id)
+        return client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=quote.id)
 
 
 @pytest.fixture

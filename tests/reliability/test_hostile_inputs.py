@@ -60,7 +60,7 @@ def world() -> Iterator[World]:
         bound = client.quotes.create(
             product="consumer_installment", merchant_order_id="ORD-BOUND", borrower=borrower(), loan=loan()
         )
-        policy = client.policies.bind(quote_id=bound.id)
+        policy = client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=bound.id)
         open_quote = client.quotes.create(
             product="consumer_installment", merchant_order_id="ORD-OPEN", borrower=borrower(), loan=loan()
         )
@@ -292,7 +292,11 @@ CLIENT_SIDE = [
     case(lambda c, w: c.policies.retrieve(w.open_quote_id), "policy_id", "quote-id-for-policy"),
     case(lambda c, w: c.policies.cancel(f"{w.policy.id}/../../quotes"), "policy_id", "cancel-traversal"),
     case(lambda c, w: c.policies.settle(w.policy.id + "?preview=true"), "policy_id", "settle-query-in-id"),
-    case(lambda c, w: c.policies.bind(quote_id=w.policy.id), "quote_id", "policy-id-for-quote"),
+    case(
+        lambda c, w: c.policies.bind(quote_id=w.policy.id),
+        "quote_id",
+        "policy-id-for-quote",
+    ),
     case(lambda c, w: c.claims.retrieve("clm_a?b=c"), "claim_id", "claim-id-query"),
     case(lambda c, w: c.events.retrieve("evt_%2e%2e"), "event_id", "event-id-escaped"),
     case(lambda c, w: c.quotes.retrieve("quo_" + "a" * 100), "quote_id", "id-too-long"),

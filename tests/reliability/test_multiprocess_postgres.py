@@ -164,7 +164,20 @@ def _quote(base: str, order: str) -> str:
     response = httpx.post(f"{base}/v1/quotes", json=body, headers=HEADERS, timeout=30)
     assert response.status_code == 200, response.text
     quote_id: str = response.json()["id"]
+    _DECIDED[quote_id] = response.json()["decided_at"]
     return quote_id
+
+
+_DECIDED: dict[str, str] = {}
+"""Each quote's decision time: the borrower's consent is dated there (DESIGN §7.3)."""
+
+
+def _bind_body(quote_id: str) -> dict[str, Any]:
+    """A bind with the individual borrower's consent, acknowledged when the quote was decided."""
+    return {
+        "quote_id": quote_id,
+        "consent": {"disclosure_acknowledged_at": _DECIDED[quote_id], "reference": f"CONSENT-{quote_id}"},
+    }
 
 
 def _race_binds(workers: list[Worker], quote_id: str, keys: list[str]) -> list[tuple[int, dict[str, Any]]]:
@@ -180,7 +193,7 @@ def _race_binds(workers: list[Worker], quote_id: str, keys: list[str]) -> list[t
             start.wait(30)
             for _ in range(300):
                 response = http.post(
-                    "/v1/policies", json={"quote_id": quote_id}, headers={**HEADERS, "Idempotency-Key": key}
+                    "/v1/policies", json=_bind_body(quote_id), headers={**HEADERS, "Idempotency-Key": key}
                 )
                 body = response.json()
                 if response.status_code == 409 and body["error"]["code"] == "idempotency_request_in_progress":
@@ -389,7 +402,7 @@ def test_serve_with_two_workers_shares_one_port_and_replaces_a_killed_worker(dat
         _wait_for(lambda: _sandbox_connections(database) == 2)  # a replacement opened its store
         quote_id = _quote(base, "ORD-AFTER-KILL")  # and the port still answers
         with httpx.Client(base_url=base, timeout=30) as http:
-            bound = http.post("/v1/policies", json={"quote_id": quote_id}, headers=HEADERS)
+            bound = http.post("/v1/policies", json=_bind_body(quote_id), headers=HEADERS)
             assert bound.status_code == 200, bound.text
     finally:
         out, err = stop_server(proc)

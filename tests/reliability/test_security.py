@@ -69,7 +69,9 @@ def _estate(client: Client) -> Estate:
         quote = client.quotes.create(
             product="consumer_installment", merchant_order_id=order, borrower=borrower(), loan=loan()
         )
-        return client.policies.bind(quote_id=quote.id, idempotency_key=order)
+        return client.policies.bind(
+            consent=yg.consent(client, reference="CR-test"), quote_id=quote.id, idempotency_key=order
+        )
 
     policy, repaid, defaulting = bound("ORD-A1"), bound("ORD-A2"), bound("ORD-A3")
     client.repayments.create(
@@ -114,10 +116,20 @@ def test_a_tenant_can_neither_read_nor_change_another_tenants_objects(
 
     # quotes and policies: read, bind, cancel, settle, repay
     _not_found(lambda: intruder.quotes.retrieve(estate.open_quote.id))
-    bind = _not_found(lambda: intruder.policies.bind(quote_id=estate.open_quote.id))
+    bind = _not_found(
+        lambda: intruder.policies.bind(
+            consent=yg.consent(intruder, reference="CR-test"), quote_id=estate.open_quote.id
+        )
+    )
     assert bind.param == "quote_id"
     # Idempotency keys are per tenant: the owner's key does not replay the owner's policy.
-    _not_found(lambda: intruder.policies.bind(quote_id=p.quote_id, idempotency_key=estate.policy_key))
+    _not_found(
+        lambda: intruder.policies.bind(
+            consent=yg.consent(intruder, reference="CR-test"),
+            quote_id=p.quote_id,
+            idempotency_key=estate.policy_key,
+        )
+    )
     _not_found(lambda: intruder.policies.retrieve(p.id))
     _not_found(lambda: intruder.policies.cancel(p.id, reason="order_refunded"))
     _not_found(lambda: intruder.policies.cancel(p.id, preview=True))
@@ -293,7 +305,7 @@ def test_models_show_identity_numbers_and_phones_masked(client: Client, secret_g
     quote = client.quotes.create(
         product="consumer_installment", merchant_order_id="ORD-R", borrower=borrower(), loan=loan()
     )
-    policy = client.policies.bind(quote_id=quote.id)
+    policy = client.policies.bind(consent=yg.consent(client, reference="CR-test"), quote_id=quote.id)
     sme = client.quotes.create(
         product="sme_loan",
         merchant_order_id="ORD-S",
@@ -454,7 +466,9 @@ def test_debug_logs_and_output_of_a_faulty_checkout_hold_no_secret(
             loan=loan(),
             idempotency_key=f"ORD-LOG{i}/quote",
         )
-        policy = client.policies.bind(quote_id=quote.id, idempotency_key=f"ORD-LOG{i}")
+        policy = client.policies.bind(
+            consent=yg.consent(client, reference="CR-test"), quote_id=quote.id, idempotency_key=f"ORD-LOG{i}"
+        )
         client.policies.cancel(policy.id, preview=True)
     for call in (
         lambda: client.quotes.create(  # a first due date in the past: only the insurer can tell
@@ -508,7 +522,9 @@ async def test_async_client_flows_log_nothing_secret(sandbox: Sandbox, secret_gu
         quote = await client.quotes.create(
             product="consumer_installment", merchant_order_id="ORD-AS", borrower=borrower(), loan=loan()
         )
-        policy = await client.policies.bind(quote_id=quote.id)
+        policy = await client.policies.bind(
+            consent=await yg.async_consent(client, reference="CR-test"), quote_id=quote.id
+        )
         with pytest.raises(yg.NotFoundError):
             await other.policies.retrieve(policy.id)
         assert [p async for p in other.policies.list()] == []

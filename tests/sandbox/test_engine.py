@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.consent import consent_now
 from yangguang_sdk.sandbox.app import error_answer, error_status
 from yangguang_sdk.sandbox.engine import Engine
 from yangguang_sdk.sandbox.errors import Conflict, Invalid, NotFound
@@ -41,7 +42,7 @@ def keys(engine: Engine) -> Idempotency:
 def bound_policy(engine: Engine, tenant: str = T, **kwargs: Any) -> dict[str, Any]:
     quote = engine.create_quote(tenant, quote_params(**kwargs))
     assert quote["decision"] == "approved", quote
-    return engine.bind_policy(tenant, quote["id"])
+    return engine.bind_policy(tenant, quote["id"], consent_now(engine, tenant))
 
 
 def check_ledger(engine: Engine, tenant: str) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def test_referred_quote_is_decided_30_minutes_later(engine: Engine) -> None:
     assert quote["decided_at"] is None and quote["expires_at"] is None
     assert quote["credit_score_used"] == 600
     with pytest.raises(Conflict) as err:
-        engine.bind_policy(T, quote["id"])
+        engine.bind_policy(T, quote["id"], consent_now(engine, T))
     assert err.value.code == "quote_not_bindable"
     engine.advance(T, 29 * MINUTE)
     assert engine.get_quote(T, quote["id"])["decision"] == "referred"
@@ -171,7 +172,7 @@ def test_ids_are_deterministic_across_fresh_engines() -> None:
     def script() -> list[str]:
         e = Engine(now=START)
         q = e.create_quote(T, quote_params())
-        p = e.bind_policy(T, q["id"])
+        p = e.bind_policy(T, q["id"], consent_now(e, T))
         ids = [q["id"], p["id"], *[ev["id"] for ev in e.list_events(T)["data"]]]
         e.close()
         return ids
@@ -184,7 +185,7 @@ def test_ids_are_deterministic_across_fresh_engines() -> None:
 
 def test_bind_makes_an_active_policy_with_premium_entry_and_event(engine: Engine) -> None:
     quote = engine.create_quote(T, quote_params())
-    policy = engine.bind_policy(T, quote["id"])
+    policy = engine.bind_policy(T, quote["id"], consent_now(engine, T))
     Policy.model_validate(policy)
     assert policy["status"] == "active" and policy["version"] == 1
     assert policy["premium"] == quote["premium"] and policy["sum_insured"] == quote["sum_insured"]
@@ -209,38 +210,38 @@ def test_bind_an_expired_quote_is_a_conflict(engine: Engine) -> None:
     quote = engine.create_quote(T, quote_params())
     engine.advance(T, dt.timedelta(minutes=30))
     with pytest.raises(Conflict) as err:
-        engine.bind_policy(T, quote["id"])
+        engine.bind_policy(T, quote["id"], consent_now(engine, T))
     assert (error_status(err.value), err.value.code) == (409, "quote_expired")
 
 
 def test_bind_just_before_expiry_succeeds(engine: Engine) -> None:
     quote = engine.create_quote(T, quote_params())
     engine.advance(T, dt.timedelta(minutes=29, seconds=59))
-    assert engine.bind_policy(T, quote["id"])["status"] == "active"
+    assert engine.bind_policy(T, quote["id"], consent_now(engine, T))["status"] == "active"
 
 
 def test_bind_a_declined_quote_is_not_bindable(engine: Engine) -> None:
     quote = engine.create_quote(T, quote_params(score=500))
     with pytest.raises(Conflict) as err:
-        engine.bind_policy(T, quote["id"])
+        engine.bind_policy(T, quote["id"], consent_now(engine, T))
     assert err.value.code == "quote_not_bindable"
 
 
 def test_bind_twice_names_the_existing_policy(engine: Engine) -> None:
     quote = engine.create_quote(T, quote_params())
-    policy = engine.bind_policy(T, quote["id"])
+    policy = engine.bind_policy(T, quote["id"], consent_now(engine, T))
     with pytest.raises(Conflict) as err:
-        engine.bind_policy(T, quote["id"])
+        engine.bind_policy(T, quote["id"], consent_now(engine, T))
     assert err.value.code == "quote_already_bound"
     assert policy["id"] in err.value.message
 
 
 def test_tenants_never_see_each_others_objects(engine: Engine) -> None:
     quote = engine.create_quote(T, quote_params())
-    policy = engine.bind_policy(T, quote["id"])
+    policy = engine.bind_policy(T, quote["id"], consent_now(engine, T))
     calls: list[Callable[[], object]] = [
         lambda: engine.get_quote(OTHER, quote["id"]),
-        lambda: engine.bind_policy(OTHER, quote["id"]),
+        lambda: engine.bind_policy(OTHER, quote["id"], consent_now(engine, OTHER)),
         lambda: engine.get_policy(OTHER, policy["id"]),
         lambda: engine.cancel_policy(OTHER, policy["id"], reason="x"),
         lambda: engine.get_event(OTHER, engine.list_events(T)["data"][0]["id"]),
@@ -394,7 +395,7 @@ def test_list_policies_pages_oldest_first_with_filters(engine: Engine) -> None:
     for n in range(5):
         params = quote_params()
         params["merchant_order_id"] = f"ORD-{n}"
-        ids.append(engine.bind_policy(T, engine.create_quote(T, params)["id"])["id"])
+        ids.append(engine.bind_policy(T, engine.create_quote(T, params)["id"], consent_now(engine, T))["id"])
         engine.advance(T, MINUTE)
     engine.cancel_policy(T, ids[1], reason="x")
     first = engine.list_policies(T, limit=2)
@@ -419,7 +420,7 @@ def test_list_policies_pages_oldest_first_with_filters(engine: Engine) -> None:
 
 
 def _bind_op(engine: Engine, quote_id: str) -> Any:
-    return lambda: (200, engine.bind_policy(T, quote_id))
+    return lambda: (200, engine.bind_policy(T, quote_id, consent_now(engine, T)))
 
 
 def test_idempotent_replay_returns_the_stored_response(engine: Engine, keys: Idempotency) -> None:
@@ -498,7 +499,7 @@ def test_a_request_still_running_is_in_progress(engine: Engine, keys: Idempotenc
     def slow() -> tuple[int, dict[str, Any]]:
         started.set()
         assert release.wait(10)
-        return 200, engine.bind_policy(T, quote["id"])
+        return 200, engine.bind_policy(T, quote["id"], consent_now(engine, T))
 
     worker = threading.Thread(target=lambda: results.append(keys.run(T, "k", "fp", slow)))
     worker.start()
@@ -549,10 +550,10 @@ def test_subscribers_get_committed_events_only(engine: Engine, monkeypatch: pyte
     quote = engine.create_quote(T, quote_params())
     monkeypatch.setattr(engine, "_post", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        engine.bind_policy(T, quote["id"])
+        engine.bind_policy(T, quote["id"], consent_now(engine, T))
     monkeypatch.undo()
     assert seen == []
-    engine.bind_policy(T, quote["id"])
+    engine.bind_policy(T, quote["id"], consent_now(engine, T))
     assert seen == [(T, "policy.bound")]
 
 

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
+from tests.consent import consent_now
 from yangguang_sdk import testing
 from yangguang_sdk.sandbox.engine import Engine
 from yangguang_sdk.sandbox.errors import SandboxError
@@ -119,7 +120,7 @@ class EngineMachine(RuleBasedStateMachine):
     ) -> tuple[str, str]:
         """A quote likely to be approved, bound at once."""
         quote = self._quote(tenant, product, principal, months, rate, score, first_due_in, method)
-        policy = self._call(self.engine.bind_policy, tenant, quote["id"])
+        policy = self._call(self.engine.bind_policy, tenant, quote["id"], consent_now(self.engine, tenant))
         return tenant, policy["id"] if policy else ""
 
     def _quote(
@@ -162,7 +163,7 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(target=policies, quote=quotes)
     def bind(self, quote: tuple[str, str]) -> tuple[str, str]:
         tenant, quote_id = quote
-        policy = self._call(self.engine.bind_policy, tenant, quote_id)
+        policy = self._call(self.engine.bind_policy, tenant, quote_id, consent_now(self.engine, tenant))
         return tenant, policy["id"] if policy else ""
 
     @rule(policy=policies, skip=st.integers(0, 2), count=st.integers(1, 6))

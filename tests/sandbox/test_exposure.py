@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import yangguang_sdk as yg
+from tests.consent import consent_now
 from yangguang_sdk import testing
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.sandbox.engine import Engine
@@ -54,7 +55,7 @@ def used(engine: Engine, borrower: dict[str, Any] = PERSON, tenant: str = T) -> 
 def test_a_quote_up_to_the_limit_is_allowed_and_a_fen_more_is_declined(engine: Engine) -> None:
     limit = EXPOSURE_LIMITS["individual"] // 100  # ¥500,000
     first = engine.create_quote(T, quote_body("A", 300_000))
-    engine.bind_policy(T, first["id"])
+    engine.bind_policy(T, first["id"], consent_now(engine, T))
     assert used(engine) == 300_000_00
     exact = engine.create_quote(T, quote_body("B", limit - 300_000))
     assert exact["decision"] == "approved"  # used + principal = limit: allowed
@@ -65,7 +66,9 @@ def test_a_quote_up_to_the_limit_is_allowed_and_a_fen_more_is_declined(engine: E
 
 
 def test_used_is_the_unpaid_principal_of_active_policies_only(engine: Engine) -> None:
-    policy = engine.bind_policy(T, engine.create_quote(T, quote_body("A", 100_000))["id"])
+    policy = engine.bind_policy(
+        T, engine.create_quote(T, quote_body("A", 100_000))["id"], consent_now(engine, T)
+    )
     first = policy["installments"][0]
     engine.advance(T, dt.timedelta(days=1))
     engine.create_repayment(
@@ -78,7 +81,9 @@ def test_used_is_the_unpaid_principal_of_active_policies_only(engine: Engine) ->
         },
     )
     assert used(engine) == 100_000_00 - first["principal"]["amount"]
-    other = engine.bind_policy(T, engine.create_quote(T, quote_body("B", 50_000))["id"])
+    other = engine.bind_policy(
+        T, engine.create_quote(T, quote_body("B", 50_000))["id"], consent_now(engine, T)
+    )
     assert used(engine) == 150_000_00 - first["principal"]["amount"]
     engine.cancel_policy(T, other["id"], reason="withdrawn")
     assert used(engine) == 100_000_00 - first["principal"]["amount"]
@@ -88,7 +93,7 @@ def test_used_is_the_unpaid_principal_of_active_policies_only(engine: Engine) ->
 
 
 def test_the_check_answers_limit_used_and_available(engine: Engine) -> None:
-    engine.bind_policy(T, engine.create_quote(T, quote_body("A", 120_000))["id"])
+    engine.bind_policy(T, engine.create_quote(T, quote_body("A", 120_000))["id"], consent_now(engine, T))
     check = engine.check_exposure(T, {"borrower": PERSON})
     assert check == {
         "object": "exposure_check",
@@ -104,9 +109,9 @@ def test_a_bind_that_would_cross_the_limit_after_another_bind_is_a_409(engine: E
     a = engine.create_quote(T, quote_body("A", 300_000))
     b = engine.create_quote(T, quote_body("B", 300_000))
     assert a["decision"] == b["decision"] == "approved"  # each fits alone
-    engine.bind_policy(T, a["id"])
+    engine.bind_policy(T, a["id"], consent_now(engine, T))
     with pytest.raises(Conflict) as caught:
-        engine.bind_policy(T, b["id"])
+        engine.bind_policy(T, b["id"], consent_now(engine, T))
     assert caught.value.code == "borrower_exposure_limit"
     assert "11010519491231002X" not in caught.value.message
 
@@ -117,8 +122,10 @@ def test_two_concurrent_binds_that_together_cross_the_limit_exactly_one_succeeds
             quotes = [
                 await client.quotes.create(**quote_body(f"R-{n}", 300_000, loan=loan)) for n in range(2)
             ]
+            consent = await yg.async_consent(client, reference="CR-test")
             results: list[object] = await asyncio.gather(
-                *(client.policies.bind(quote_id=q.id) for q in quotes), return_exceptions=True
+                *(client.policies.bind(consent=consent, quote_id=q.id) for q in quotes),
+                return_exceptions=True,
             )
             return results
 
@@ -156,7 +163,7 @@ def test_the_exposure_check_on_both_clients_validates_before_sending() -> None:
 def test_the_decision_order_puts_the_score_before_exposure_and_exposure_before_the_cost_cap(
     engine: Engine,
 ) -> None:
-    engine.bind_policy(T, engine.create_quote(T, quote_body("A", 450_000))["id"])
+    engine.bind_policy(T, engine.create_quote(T, quote_body("A", 450_000))["id"], consent_now(engine, T))
     low = quote_body("B", 100_000, borrower={**PERSON, "credit_score": 400})
     assert engine.create_quote(T, low)["decline_reason"] == "credit_score_below_threshold"
     costly = quote_body("C", 100_000)

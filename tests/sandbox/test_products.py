@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import yangguang_sdk as yg
+from tests.consent import consent_now
 from yangguang_sdk import testing
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.sandbox.engine import Engine
@@ -122,7 +123,7 @@ def test_an_object_the_product_does_not_take_is_refused(engine: Engine) -> None:
 def test_quotes_and_policies_carry_the_required_objects(engine: Engine) -> None:
     quote = engine.create_quote(T, body("guaranteed_loan"))
     assert quote["guarantor"]["uscc"] == body("guaranteed_loan")["guarantor"]["uscc"]
-    policy = engine.bind_policy(T, quote["id"])
+    policy = engine.bind_policy(T, quote["id"], consent_now(engine, T))
     assert policy["guarantor"] == quote["guarantor"] and policy["beneficiary"] == quote["beneficiary"]
 
 

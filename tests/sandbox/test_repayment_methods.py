@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import yangguang_sdk as yg
+from tests.consent import consent_now
 from yangguang_sdk import testing
 from yangguang_sdk.errors import ParameterError
 from yangguang_sdk.sandbox import Sandbox, pricing
@@ -207,7 +208,7 @@ def test_a_quote_and_its_policy_carry_the_method_and_its_schedule(engine: Engine
     expected = sandbox_lines(300_000_00, 12, "0.10", method)
     assert [(x["principal"]["amount"], x["interest"]["amount"]) for x in quote["schedule"]] == expected
     assert quote["sum_insured"]["amount"] == sum(p + i for p, i in expected)
-    policy = engine.bind_policy(TENANT, quote["id"])
+    policy = engine.bind_policy(TENANT, quote["id"], consent_now(engine, TENANT))
     assert policy["repayment_method"] == method
     assert policy["installments"] == quote["schedule"]
 

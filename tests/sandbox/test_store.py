@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.consent import consent_now
 from yangguang_sdk.sandbox.app import error_answer
 from yangguang_sdk.sandbox.engine import Engine
 from yangguang_sdk.sandbox.idempotency import Idempotency
@@ -34,7 +35,7 @@ DAY = dt.timedelta(days=1)
 def scenario_part_one(engine: Engine) -> dict[str, Any]:
     """Quotes, a policy with a repayment and an overdue installment, a pending referral, a key."""
     quote = engine.create_quote(T, quote_params())
-    policy = engine.bind_policy(T, quote["id"])
+    policy = engine.bind_policy(T, quote["id"], consent_now(engine, T))
     engine.create_repayment(
         T,
         {
@@ -126,14 +127,14 @@ def test_a_failure_in_the_middle_of_a_bind_leaves_nothing(
 
     monkeypatch.setattr(engine, "_post", boom)
     with pytest.raises(RuntimeError):
-        engine.bind_policy(T, quote["id"])
+        engine.bind_policy(T, quote["id"], consent_now(engine, T))
     monkeypatch.undo()
 
     assert engine.list_policies(T)["data"] == []
     assert engine.ledger(T)["entries"] == []
     assert engine.list_events(T)["data"] == []
     assert engine.get_quote(T, quote["id"])["policy_id"] is None
-    policy = engine.bind_policy(T, quote["id"])  # and the quote is still bindable
+    policy = engine.bind_policy(T, quote["id"], consent_now(engine, T))  # and the quote is still bindable
     assert engine.list_policies(T)["data"] == [policy]
     check_ledger(engine, T)
     engine.close()
@@ -146,6 +147,7 @@ def test_a_killed_process_in_the_middle_of_a_bind_leaves_nothing(tmp_path: Path)
         import datetime as dt, os
         from yangguang_sdk.sandbox.engine import Engine
         from yangguang_sdk.sandbox import store
+        from tests.consent import consent_now
         from tests.sandbox.test_pricing import quote_params
 
         engine = Engine(db={str(path)!r}, now=dt.datetime(2027, 1, 10, 9, tzinfo=dt.timezone.utc))
@@ -159,7 +161,7 @@ def test_a_killed_process_in_the_middle_of_a_bind_leaves_nothing(tmp_path: Path)
                 os._exit(3)
 
         store.SQLiteStore.put = put
-        engine.bind_policy("{T}", quote["id"])
+        engine.bind_policy("{T}", quote["id"], consent_now(engine, "{T}"))
         """
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -173,7 +175,7 @@ def test_a_killed_process_in_the_middle_of_a_bind_leaves_nothing(tmp_path: Path)
     assert engine.list_policies(T)["data"] == []
     assert engine.ledger(T)["entries"] == []
     assert engine.get_quote(T, quote_id)["policy_id"] is None
-    assert engine.bind_policy(T, quote_id)["status"] == "active"
+    assert engine.bind_policy(T, quote_id, consent_now(engine, T))["status"] == "active"
     engine.close()
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
+from .. import consent
 from ..errors import APIStatusError
 from ._common import (
     EXIT_ERROR,
@@ -250,7 +251,10 @@ def run_trigger(client: Client, event_type: str, say: Callable[[str], None]) -> 
             raise CLIError(
                 f"the sandbox did not approve the trigger's quote ({quote.decline_reason})", EXIT_ERROR
             )
-        policy = client.policies.bind(quote_id=quote.id)
+        # the trigger's borrower is a person: bind with consent acknowledged now on the sandbox clock
+        policy = client.policies.bind(
+            quote_id=quote.id, consent=consent(client, reference=f"CONSENT-{order}")
+        )
         result.object_ids.add(policy.id)
         say(
             f"  policy    {policy.id} bound; installment 1 of {policy.installments[0].amount} due {first_due}"

@@ -10,6 +10,7 @@ from .quotes import AsyncQuotes, Quotes
 from .repayments import AsyncRepayments, Repayments
 from .test_clock import AsyncTestClock, TestClock
 from .webhook_endpoints import AsyncWebhookEndpoints, WebhookEndpoints
+from .wordings import AsyncWordings, Wordings
 
 __all__ = [
     "AsyncClaims",
@@ -20,6 +21,7 @@ __all__ = [
     "AsyncRepayments",
     "AsyncTestClock",
     "AsyncWebhookEndpoints",
+    "AsyncWordings",
     "Claims",
     "Events",
     "Exposure",
@@ -28,4 +30,5 @@ __all__ = [
     "Repayments",
     "TestClock",
     "WebhookEndpoints",
+    "Wordings",
 ]

@@ -18,6 +18,7 @@ from ..types.policy import (
     PolicyUpdateParams,
 )
 from ..types.quote import ProductName
+from ..types.quote_params import ConsentParam
 from ._resource import (
     AsyncAPIResource,
     RequestOptions,
@@ -37,11 +38,24 @@ from ._resource import (
 __all__ = ["Policies", "AsyncPolicies"]
 
 
-def bind(*, quote_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Policy]:
+def bind(
+    *,
+    quote_id: str,
+    consent: ConsentParam | Mapping[str, object] | None = None,
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[Policy]:
     """Bind an approved quote into a policy. Safe to retry: pass your order id as
-    ``idempotency_key`` and a repeated call returns the same policy."""
+    ``idempotency_key`` and a repeated call returns the same policy.
+
+    ``consent`` is required when the borrower is an individual (else 422 ``consent_required``):
+    ``{"disclosure_acknowledged_at": <aware datetime, after the quote's decision, not in the
+    future>, "reference": <your consent record id, 1-64 characters>}``;
+    ``yangguang_sdk.consent(client, reference=...)`` builds one at the current time."""
     path_id(quote_id, "quote_id", "quo_")
-    body = validate_params(PolicyBindParams, {"quote_id": quote_id})
+    fields: dict[str, object] = {"quote_id": quote_id}
+    if consent is not None:
+        fields["consent"] = consent
+    body = validate_params(PolicyBindParams, fields)
     return APIRequest("POST", "/v1/policies", Policy, body=body, **options(opts))
 
 

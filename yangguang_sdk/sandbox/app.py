@@ -38,6 +38,7 @@ from ..types import (
     TestClock,
     WebhookEndpoint,
     WebhookEndpointCreateParams,
+    Wording,
 )
 from ..types._base import Timestamp
 from ..types._validation import describe_validation_error
@@ -507,8 +508,11 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     def bind_policy(
         params: PolicyBindParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
     ) -> JSONResponse:
-        """Bind an approved quote; 409 quote_expired, quote_not_bindable or quote_already_bound."""
-        return idempotent(tenant, key, fingerprint, lambda: engine.bind_policy(tenant, params.quote_id))
+        """Bind an approved quote (with the borrower's consent for an individual, else 422
+        consent_required); 409 quote_expired, quote_not_bindable or quote_already_bound."""
+        return idempotent(
+            tenant, key, fingerprint, lambda: engine.bind_policy(tenant, params.quote_id, params.consent)
+        )
 
     @app.get("/v1/policies", **_doc(ListBody, "policies"), openapi_extra=_METADATA_FILTER_DOC)
     def list_policies(
@@ -747,6 +751,17 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
                 422, "invalid_parameter", "Give days, hours or minutes greater than zero.", "days"
             )
         return idempotent(tenant, key, fingerprint, lambda: engine.advance(tenant, delta), atomic=False)
+
+    # -- wordings (DESIGN §7.3) ------------------------------------------------------------------
+    @app.get("/v1/wordings/{version}", **_doc(Wording, "wordings"))
+    def get_wording(
+        tenant: Tenant,
+        version: Annotated[
+            str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A wording version (a date)")
+        ],
+    ) -> JSONResponse:
+        """A policy wording's text and its SHA-256 (equal to a quote's disclosure.wording_sha256)."""
+        return JSONResponse(engine.get_wording(tenant, version))
 
     # -- exposure checks (DESIGN §7.5) ------------------------------------------------------
     @app.post("/v1/exposure_checks", **_doc(ExposureCheck, "exposure"))

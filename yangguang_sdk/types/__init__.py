@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._response_info import ResponseInfo
 from .claim import Claim, ClaimStatus, TestClock
+from .disclosure import Consent, ConsentParams, Disclosure, Wording
 from .event import (
     EVENT_TYPES,
     BaseEvent,
@@ -52,6 +53,7 @@ from .quote import (
 from .quote_params import (
     BeneficiaryParam,
     BorrowerParam,
+    ConsentParam,
     ContractParam,
     EnterpriseBorrowerParam,
     GuarantorParam,
@@ -75,10 +77,14 @@ __all__ = [
     "Claim",
     "ClaimEvent",
     "ClaimStatus",
+    "Consent",
+    "ConsentParam",
+    "ConsentParams",
     "Contract",
     "ContractParam",
     "ContractParams",
     "DeliveryAttempt",
+    "Disclosure",
     "EnterpriseBorrower",
     "EnterpriseBorrowerParam",
     "Event",
@@ -121,5 +127,6 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookEndpointCreateParams",
     "WebhookEndpointEvent",
+    "Wording",
     "parse_event",
 ]

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field
 
 from ._base import APIObject, CalendarDate, RequestModel, Timestamp
+from .disclosure import Consent, ConsentParams
 from .metadata import MetadataUpdate
 from .money import Money
 from .products import RepaymentMethod
@@ -73,10 +74,14 @@ class Policy(APIObject):
     preview: bool = False
     metadata: dict[str, str] = Field(default_factory=dict)
     """Your own key-value pairs: the quote's at bind, then as ``policies.update`` set them."""
+    consent: Consent | None = None
+    """The borrower's consent the policy was bound with (individual borrowers), and its wording."""
 
 
 class PolicyBindParams(RequestModel):
     quote_id: Annotated[str, Field(min_length=1, max_length=64)]
+    consent: ConsentParams | None = None
+    """Required when the quote's borrower is an individual (DESIGN §7.3)."""
 
 
 class PolicyUpdateParams(RequestModel):

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ._base import APIObject, CalendarDate, NestedObject, RequestModel
+from .disclosure import Disclosure
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode, VehicleIdentificationNumber
 from .metadata import Metadata
 from .money import Money
@@ -150,6 +151,8 @@ class Quote(APIObject):
     policy_id: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     """Your own key-value pairs (copied to the policy at bind)."""
+    disclosure: Disclosure | None = None
+    """What to show the borrower before they agree (承保可回溯); None on a declined quote."""
 
 
 class IndividualBorrower(RequestModel):

@@ -26,6 +26,7 @@ __all__ = [
     "VehicleParam",
     "GuarantorParam",
     "ContractParam",
+    "ConsentParam",
 ]
 
 
@@ -106,3 +107,12 @@ class ContractParam(TypedDict):
     """The specific debt contract of a contract_performance policy."""
 
     number: str
+
+
+class ConsentParam(TypedDict):
+    """The borrower's consent to bind with (individual borrowers): when they acknowledged the
+    quote's disclosure (an aware datetime) and your consent record's id (1-64 characters).
+    ``yangguang_sdk.consent(client, reference=...)`` builds one."""
+
+    disclosure_acknowledged_at: dt.datetime
+    reference: str

@@ -14,16 +14,17 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 
+from ...types.disclosure import ConsentParams
 from ...types.money import Money
 from ...types.policy import PolicyUpdateParams
 from .. import pricing
-from ..clock import business_date, format_ts, midnight, to_micros
+from ..clock import UTC, business_date, format_ts, midnight, to_micros
 from ..errors import Conflict, Invalid, validated
 from ..products import EXPOSURE_LIMITS, PRODUCTS
 from ._core import public
 from .ledger import Ledger
 from .quotes import Quotes, checked_filter, merged_metadata
-from .records import Json, PolicyRecord, PolicyStatus, money
+from .records import Json, PolicyRecord, PolicyStatus, QuoteRecord, money
 from .render import render
 
 __all__ = ["Policies", "POLICY_STATUSES"]
@@ -35,8 +36,10 @@ class Policies(Quotes, Ledger):
     """The policy lifecycle up to servicing."""
 
     @public
-    def bind_policy(self, tenant: str, quote_id: str) -> Json:
-        """Bind an approved, unexpired quote: the policy is active and its premium is due to us."""
+    def bind_policy(self, tenant: str, quote_id: str, consent: ConsentParams | Json | None = None) -> Json:
+        """Bind an approved, unexpired quote: the policy is active and its premium is due to us.
+        An individual borrower's quote needs ``consent`` (DESIGN §7.3), which the policy keeps."""
+        given = None if consent is None else validated(ConsentParams, consent)
         quote = self._load_quote(tenant, quote_id, param="quote_id")
         if quote.policy_id is not None:
             raise Conflict(
@@ -58,6 +61,7 @@ class Policies(Quotes, Ledger):
                 "quote_expired",
                 f"Quote {quote_id} expired at {format_ts(quote.expires_at)}; create a new quote.",
             )
+        consent_record = self._check_consent(quote, given)
         product = PRODUCTS[quote.product]
         limit = EXPOSURE_LIMITS[quote.borrower_type]
         if self._exposure_used(tenant, quote.borrower_ref) + quote.loan.principal > limit:
@@ -84,6 +88,7 @@ class Policies(Quotes, Ledger):
                 parties=quote.parties,
                 borrower_ref=quote.borrower_ref,
                 metadata=dict(quote.metadata),
+                consent=consent_record,
             )
             self._put_policy(tenant, record)
             quote.policy_id = record.id
@@ -99,6 +104,37 @@ class Policies(Quotes, Ledger):
                 )
             self._emit(tenant, "policy.bound", self._render_policy(record))
         return self._render_policy(record)
+
+    def _check_consent(self, quote: QuoteRecord, consent: ConsentParams | None) -> Json | None:
+        """The consent to store on the policy: required for an individual borrower, acknowledged
+        between the quote's decision and now (the tenant's clock), else 422 ``consent_required``."""
+        if consent is None:
+            if quote.borrower_type == "individual":
+                raise Invalid(
+                    "consent_required",
+                    f"Quote {quote.id} is for an individual borrower: bind it with consent="
+                    '{"disclosure_acknowledged_at": ..., "reference": ...} once the borrower has '
+                    "acknowledged its disclosure (yangguang_sdk.consent(client, reference=...) builds one).",
+                    param="consent",
+                )
+            return None
+        at = consent.disclosure_acknowledged_at.astimezone(UTC)
+        decided = quote.decided_at or quote.created_at
+        if at < decided or at > self._current:
+            raise Invalid(
+                "consent_required",
+                f"consent.disclosure_acknowledged_at ({format_ts(at)}) must be between the quote's decision "
+                f"({format_ts(decided)}) and now ({format_ts(self._current)}) on the sandbox clock: the "
+                "borrower acknowledges the disclosure of this quote, before the bind.",
+                param="consent",
+            )
+        disclosure = quote.disclosure
+        return {
+            "disclosure_acknowledged_at": format_ts(at),
+            "reference": consent.reference,
+            "wording_version": None if disclosure is None else disclosure.wording_version,
+            "wording_sha256": None if disclosure is None else disclosure.wording_sha256,
+        }
 
     @public
     def get_policy(self, tenant: str, policy_id: str) -> Json:

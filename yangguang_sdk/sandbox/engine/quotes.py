@@ -24,7 +24,8 @@ from ...types.product_rules import beneficiary_declined, effective_beneficiary, 
 from ...types.quote import Borrower, QuoteCreateParams
 from .. import pricing
 from ..clock import to_micros
-from ..errors import Invalid, validated
+from ..disclosure import WORDINGS, disclose, wording_sha256
+from ..errors import Invalid, NotFound, validated
 from ..products import EXPOSURE_LIMITS, PRICING, PRODUCTS
 from ._core import Core, public
 from .records import Decision, Json, LineRecord, LoanRecord, Parties, QuoteRecord, money
@@ -166,7 +167,22 @@ class Quotes(Core):
                 decision = "referred"
 
         now = self._current
-        cost = priced.comprehensive_cost
+        cost = (
+            None
+            if priced.comprehensive_cost is None
+            else priced.comprehensive_cost.quantize(_COST_PLACES, ROUND_HALF_UP)
+        )
+        beneficiary = effective_beneficiary(p)
+        disclosure = None
+        if decision != "declined":  # a price that is not offered is not disclosed either
+            assert priced.premium is not None and cost is not None
+            disclosure = disclose(
+                premium=priced.premium,
+                comprehensive_cost=cost,
+                total_interest=sum(line.interest for line in priced.schedule),
+                cooling_off_days=product.cooling_off_days,
+                beneficiary=beneficiary,
+            )
         with self._txn():
             record = QuoteRecord(
                 id=self._new_id(tenant, "quo"),
@@ -176,7 +192,7 @@ class Quotes(Core):
                 decline_reason=reason,
                 premium=None if decision == "declined" else priced.premium,
                 sum_insured=priced.sum_insured,
-                comprehensive_cost=None if cost is None else cost.quantize(_COST_PLACES, ROUND_HALF_UP),
+                comprehensive_cost=cost,
                 created_at=now,
                 decided_at=None if decision == "referred" else now,
                 expires_at=now + PRICING.quote_validity if decision == "approved" else None,
@@ -186,13 +202,14 @@ class Quotes(Core):
                 credit_score_used=priced.score_used,
                 expected_losses=list(priced.expected_losses),
                 parties=Parties(
-                    effective_beneficiary(p),
+                    beneficiary,
                     _wire(p.vehicle),
                     _wire(p.guarantor),
                     _wire(p.contract),
                 ),
                 borrower_ref=borrower_ref(borrower),
                 metadata=merged_metadata({}, p.metadata),
+                disclosure=disclosure,
             )
             stored = self._put_quote(tenant, record)
             if decision == "referred":
@@ -233,6 +250,14 @@ class Quotes(Core):
     @public
     def get_quote(self, tenant: str, quote_id: str) -> Json:
         return render(self._load_quote(tenant, quote_id))
+
+    @public
+    def get_wording(self, tenant: str, version: str) -> Json:
+        """A policy wording by version: its text and the hex SHA-256 of the text (UTF-8)."""
+        text = WORDINGS.get(version) if isinstance(version, str) else None
+        if text is None:
+            raise NotFound(f"No such wording version: {version!r} (known: {', '.join(sorted(WORDINGS))})")
+        return {"object": "wording", "version": version, "text": text, "sha256": wording_sha256(text)}
 
     @public
     def list_quotes(
@@ -287,7 +312,7 @@ class Quotes(Core):
             record.expires_at = self._current + PRICING.quote_validity
         else:  # a declined quote shows no price (DESIGN §7.3); comprehensive_cost stays
             record.decision, record.decline_reason = "declined", "referral_declined"
-            record.premium = None
+            record.premium = record.disclosure = None
         record.decided_at = self._current
         record.version += 1
         self._emit(tenant, "quote.decided", render(self._put_quote(tenant, record)))

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from ...types.products import BorrowerType, RepaymentMethod
 from ..clock import format_ts, parse_ts
+from ..disclosure import DisclosureRecord
 
 __all__ = [
     "ClaimRecord",
@@ -182,6 +183,7 @@ class QuoteRecord:
     parties: Parties = field(default_factory=lambda: Parties())
     borrower_ref: str | None = None  # a keyed digest of the borrower's ID number or USCC
     metadata: dict[str, str] = field(default_factory=dict)
+    disclosure: DisclosureRecord | None = None  # None on a declined quote
 
     def to_json(self) -> Json:
         cost = self.comprehensive_cost
@@ -206,6 +208,7 @@ class QuoteRecord:
             "credit_score_used": self.credit_score_used,
             "version": self.version,
             "metadata": dict(self.metadata),
+            "disclosure": None if self.disclosure is None else self.disclosure.to_json(),
             **self.parties.to_json(),
             "_borrower": self.borrower_ref,
             "_expected_losses": [str(x) for x in self.expected_losses],
@@ -236,6 +239,9 @@ class QuoteRecord:
             parties=Parties.from_json(data),
             borrower_ref=data.get("_borrower"),
             metadata=dict(data.get("metadata") or {}),
+            disclosure=None
+            if data.get("disclosure") is None
+            else DisclosureRecord.from_json(data["disclosure"]),
         )
 
 
@@ -267,6 +273,7 @@ class PolicyRecord:
     parties: Parties = field(default_factory=lambda: Parties())
     borrower_ref: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    consent: Json | None = None  # {disclosure_acknowledged_at, reference, wording_version, wording_sha256}
 
     def to_json(self, days_past_due: list[int] | None = None) -> Json:
         """The stored document; ``days_past_due`` (one per installment) for the wire view."""
@@ -297,6 +304,7 @@ class PolicyRecord:
             "version": self.version,
             "preview": False,
             "metadata": dict(self.metadata),
+            "consent": self.consent,
             **self.parties.to_json(),
             "_borrower": self.borrower_ref,
             "_expected_losses": [str(x) for x in self.expected_losses],
@@ -330,6 +338,7 @@ class PolicyRecord:
             parties=Parties.from_json(data),
             borrower_ref=data.get("_borrower"),
             metadata=dict(data.get("metadata") or {}),
+            consent=data.get("consent"),
         )
 
 
