@@ -177,7 +177,8 @@ def main() -> int:
     say(f"  {done.status}: refund {done.refund}")
     assert done.refund == preview.refund and done.refund is not None and done.refund < done.premium
 
-    say("\nA fourth buyer pays three installments, then repays the whole loan early (提前结清).")
+    say("\nA fourth buyer pays three installments, returns one of two items (部分退货), then repays")
+    say("the whole loan early (提前结清).")
     q4 = client.quotes.create(
         product="consumer_installment",
         merchant_order_id="ORD-1004",
@@ -199,9 +200,20 @@ def main() -> int:
     )
     for inst in p4.installments[:3]:
         pay_on_due_date(client, p4.id, inst)
+    returned = yg.Money.cny("1500.00")
+    preview_end = client.policies.endorse(p4.id, principal_reduction=returned, preview=True)
+    endorsement = client.policies.endorse(p4.id, principal_reduction=returned)
+    assert endorsement.premium_refund == preview_end.premium_refund
+    say(
+        f"  partial return of {returned}: endorsement {endorsement.id}, premium refund "
+        f"{endorsement.premium_refund}; installments now {endorsement.schedule[3].amount} "
+        f"(were {p4.installments[3].amount}), sum insured {endorsement.sum_insured}"
+    )
     client.test_clock.advance(days=10)
     settled = client.policies.settle(p4.id)
-    say(f"  {settled.status}: refund {settled.refund} of {settled.premium}")
+    say(
+        f"  {settled.status}: refund {settled.refund} of {settled.premium} (refunded in all {settled.refunded_total})"
+    )
 
     say("\nA fifth buyer pays the first installment, then stops paying. The merchant's webhook")
     say("endpoint hears about it as the sandbox clock runs on:")

@@ -174,3 +174,44 @@ async def test_async_consent_and_wording(sandbox: Sandbox) -> None:
         assert consent["disclosure_acknowledged_at"] == START
         policy = await aclient.policies.bind(quote_id=quote.id, consent=consent)
         assert policy.consent is not None and policy.consent.reference == "CONSENT-A"
+
+
+# --- endorsements through the SDK (DESIGN §7.4; the rules are tested in tests/sandbox) -----------
+
+
+def test_endorse_through_the_sdk_sync_and_async(sandbox: Sandbox) -> None:
+    with sandbox.client() as client:
+        quote = approved(client, "ORD-E1")
+        policy = client.policies.bind(quote_id=quote.id, consent=yg.consent(client, reference="C-E1"))
+        preview = client.policies.endorse(
+            policy.id, principal_reduction=yg.Money.cny("2000.00"), preview=True
+        )
+        assert preview.preview and preview.id is None
+        assert client.policies.retrieve(policy.id).version == policy.version
+        done = client.policies.endorse(policy.id, principal_reduction=yg.Money.cny("2000.00"))
+        assert (
+            done.id is not None
+            and done.id.startswith("end_")
+            and done.premium_refund == preview.premium_refund
+        )
+        [event] = client.events.list(type="policy.endorsed")
+        assert isinstance(event.data, yg.types.Policy) and event.data.refunded_total == done.premium_refund
+        with pytest.raises(yg.InvalidRequestError) as too_much:
+            client.policies.endorse(policy.id, principal_reduction=yg.Money.cny("20000.00"))
+        assert too_much.value.param == "principal_reduction"
+
+    async def run() -> None:
+        async with sandbox.async_client() as aclient:
+            done = await aclient.policies.endorse(policy.id, principal_reduction=yg.Money.cny("1000.00"))
+            assert done.policy_id == policy.id
+
+    import asyncio
+
+    asyncio.run(run())
+
+
+def test_a_non_positive_reduction_is_refused_before_sending(offline: Client) -> None:
+    for amount in (0, -100):
+        with pytest.raises(yg.ParameterError) as err:
+            offline.policies.endorse("pol_1", principal_reduction=yg.Money(amount))
+        assert err.value.param == "principal_reduction"

@@ -43,6 +43,7 @@ def run(name: str) -> str:
                 "SHA-256",
                 "the shop records consent CONSENT-1001 and binds,",
                 "The shop finds the policy of cart-1001 by its own reference",
+                "partial return of CNY 1,500.00: endorsement end_",
                 "(replayed), not a second one.",
                 "ORD-1003 is now approved",
                 "financing_cost_cap_exceeded",

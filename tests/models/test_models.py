@@ -46,6 +46,7 @@ VALID_REQUESTS: dict[str, dict[str, Any]] = {
     },
     "PolicyBindParams": {"quote_id": "quo_1"},
     "ConsentParams": {"disclosure_acknowledged_at": NOW, "reference": "CR-1"},
+    "EndorsementCreateParams": {"principal_reduction": MONEY},
     "PolicyCancelParams": {},
     "PolicySettleParams": {},
     "PolicyUpdateParams": {"metadata": {"cart": "c-77", "old": None}},
@@ -78,6 +79,14 @@ POLICY = {
     "cooling_off_until": "2026-12-10",
 }
 VALID_RESPONSES: dict[str, dict[str, Any]] = {
+    "Endorsement": {
+        "id": "end_1",
+        "policy_id": "pol_1",
+        "amount": MONEY,
+        "premium_refund": MONEY,
+        "effective_date": "2026-12-25",
+        "sum_insured": MONEY,
+    },
     "Consent": {"disclosure_acknowledged_at": NOW, "reference": "CR-1"},
     "Disclosure": {
         "annual_cost_rate": "0.1234",

@@ -8,8 +8,11 @@ from collections.abc import Mapping
 from typing_extensions import Unpack
 
 from .._request import APIRequest
+from ..types.money import Money
 from ..types.policy import (
     CancelReason,
+    Endorsement,
+    EndorsementCreateParams,
     Policy,
     PolicyBindParams,
     PolicyCancelParams,
@@ -133,11 +136,31 @@ def settle(
     return APIRequest("POST", f"/v1/policies/{pid}/settle", Policy, body=body, **options(opts))
 
 
+def endorse(
+    policy_id: str,
+    *,
+    principal_reduction: Money,
+    preview: bool = False,
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[Endorsement]:
+    """Lower the loan after a partial return (部分退货, 批改): the remaining installments are
+    re-amortised on the lower balance, the unearned premium of the returned share is refunded, and
+    the sum insured and schedule change. ``preview=True`` computes the same endorsement and changes
+    nothing. Refused with ``ConflictError`` ``policy_not_endorsable`` unless the policy is active,
+    claim-free and every installment due so far is paid."""
+    pid = path_id(policy_id, "policy_id", "pol_")
+    body = validate_params(
+        EndorsementCreateParams, {"principal_reduction": principal_reduction, "preview": preview}
+    )
+    return APIRequest("POST", f"/v1/policies/{pid}/endorsements", Endorsement, body=body, **options(opts))
+
+
 class Policies(SyncAPIResource):
     bind = sync_method(bind)
     retrieve = sync_method(retrieve)
     list = sync_list(list_)
     update = sync_method(update)
+    endorse = sync_method(endorse)
     cancel = sync_method(cancel)
     settle = sync_method(settle)
 
@@ -147,5 +170,6 @@ class AsyncPolicies(AsyncAPIResource):
     retrieve = async_method(retrieve)
     list = async_list(list_)
     update = async_method(update)
+    endorse = async_method(endorse)
     cancel = async_method(cancel)
     settle = async_method(settle)

@@ -24,6 +24,8 @@ from .._constants import API_VERSION
 from .._request import ENCODED_KEY_MARKER, IDEMPOTENCY_KEY_MAX_CHARS, idempotency_key_from_header
 from ..types import (
     Claim,
+    Endorsement,
+    EndorsementCreateParams,
     ExposureCheck,
     ExposureCheckParams,
     Policy,
@@ -576,6 +578,18 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
             fingerprint,
             lambda: engine.cancel_policy(tenant, policy_id, reason=params.reason, preview=params.preview),
         )
+
+    @app.post("/v1/policies/{policy_id}/endorsements", **_doc(Endorsement, "policies"))
+    def endorse_policy(
+        tenant: Tenant,
+        policy_id: PolicyId,
+        params: EndorsementCreateParams,
+        fingerprint: Fingerprint,
+        key: IdemKey = None,
+    ) -> JSONResponse:
+        """Lower the loan after a partial return (批改): the remaining installments are re-amortised
+        and the unearned premium of the returned share refunded; 409 policy_not_endorsable."""
+        return idempotent(tenant, key, fingerprint, lambda: engine.endorse_policy(tenant, policy_id, params))
 
     @app.post("/v1/policies/{policy_id}/settle", **_doc(Policy, "policies"))
     def settle_policy(

@@ -38,6 +38,7 @@ import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
 from typing import ParamSpec, TypeVar
 
 from ..types.products import RepaymentMethod
@@ -53,6 +54,8 @@ __all__ = [
     "comprehensive_cost",
     "due_dates",
     "earned_share",
+    "earned_fraction",
+    "share_refund",
     "expected_losses",
     "exposures",
     "fen_to_yuan",
@@ -513,6 +516,34 @@ def earned_share(
 def unearned_refund(premium_fen: int, share: Decimal) -> int:
     """``premium × (1 − earned share)``, rounded down to the fen."""
     return int((Decimal(premium_fen) * (_ONE - share)).quantize(_ONE, rounding=ROUND_DOWN))
+
+
+def earned_fraction(
+    bind_date: dt.date, dues: Sequence[dt.date], losses: Sequence[Decimal], on: dt.date
+) -> Fraction:
+    """``earned_share`` as an exact rational (DESIGN §7.4: refunds are computed exactly): the EL
+    weights are finite decimals, so every step is exact."""
+    weights = [Fraction(loss) for loss in losses]
+    total = sum(weights, Fraction(0))
+    if total == 0:
+        return Fraction(1) if not dues or on >= dues[-1] else Fraction(0)
+    earned = Fraction(0)
+    for t, (due, loss) in enumerate(zip(dues, weights, strict=True)):
+        start = bind_date if t == 0 else dues[t - 1]
+        if due <= on:
+            earned += loss
+        elif start <= on:
+            earned += loss * Fraction((on - start).days, (due - start).days)
+    return min(earned / total, Fraction(1))
+
+
+def share_refund(
+    premium_fen: int, share_in_force: Fraction, earned: Fraction, part: Fraction = Fraction(1)
+) -> int:
+    """``premium × f × (1 − e) × part`` rounded down to the fen, exactly (DESIGN §7.4): a cancel or
+    settle refunds the unearned premium of the share in force f; an endorsement the part A / B_k
+    of it."""
+    return math.floor(premium_fen * share_in_force * (1 - earned) * part)
 
 
 @_precise

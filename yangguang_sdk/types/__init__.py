@@ -24,6 +24,8 @@ from .money import Money
 from .policy import (
     CANCEL_REASONS,
     CancelReason,
+    Endorsement,
+    EndorsementCreateParams,
     Policy,
     PolicyBindParams,
     PolicyCancelParams,
@@ -85,6 +87,8 @@ __all__ = [
     "ContractParams",
     "DeliveryAttempt",
     "Disclosure",
+    "Endorsement",
+    "EndorsementCreateParams",
     "EnterpriseBorrower",
     "EnterpriseBorrowerParam",
     "Event",

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 QuoteEventType = Literal["quote.decided"]
-PolicyEventType = Literal["policy.bound", "policy.cancelled", "policy.completed"]
+PolicyEventType = Literal["policy.bound", "policy.cancelled", "policy.completed", "policy.endorsed"]
 InstallmentEventType = Literal["installment.overdue", "installment.cured", "loan.defaulted"]
 ClaimEventType = Literal[
     "claim.opened", "claim.approved", "claim.rejected", "claim.paid", "recovery.received"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ._base import APIObject, CalendarDate, RequestModel, Timestamp
 from .disclosure import Consent, ConsentParams
@@ -20,6 +20,8 @@ __all__ = [
     "PolicyCancelParams",
     "PolicySettleParams",
     "PolicyUpdateParams",
+    "Endorsement",
+    "EndorsementCreateParams",
     "PolicyStatus",
     "CancelReason",
     "CANCEL_REASONS",
@@ -76,6 +78,8 @@ class Policy(APIObject):
     """Your own key-value pairs: the quote's at bind, then as ``policies.update`` set them."""
     consent: Consent | None = None
     """The borrower's consent the policy was bound with (individual borrowers), and its wording."""
+    refunded_total: Money | None = None
+    """Every refund so far: endorsements' and the cancel's or settle's (``refund`` is the latter)."""
 
 
 class PolicyBindParams(RequestModel):
@@ -88,6 +92,40 @@ class PolicyUpdateParams(RequestModel):
     """The body of ``POST /v1/policies/{id}``: metadata keys to merge in (``""`` or null removes one)."""
 
     metadata: MetadataUpdate
+
+
+class Endorsement(APIObject):
+    """A change to a policy (批改): a principal reduction after a partial return (DESIGN §7.4)."""
+
+    object: Literal["endorsement"] = "endorsement"
+    id: str | None = None
+    """``end_...``; None on a preview."""
+    policy_id: str
+    type: Literal["principal_reduction"] = "principal_reduction"
+    amount: Money
+    """The principal reduction."""
+    premium_refund: Money
+    effective_date: dt.date
+    schedule: list[Installment] = Field(default_factory=list)
+    """The policy's new full schedule: the paid installments, then the re-amortised ones."""
+    sum_insured: Money
+    created_at: dt.datetime | None = None
+    preview: bool = False
+
+
+class EndorsementCreateParams(RequestModel):
+    """The body of ``POST /v1/policies/{id}/endorsements``."""
+
+    type: Literal["principal_reduction"] = "principal_reduction"
+    principal_reduction: Money
+    preview: bool = False
+
+    @field_validator("principal_reduction")
+    @classmethod
+    def _positive(cls, value: Money) -> Money:
+        if value.amount <= 0:
+            raise ValueError("must be greater than zero")
+        return value
 
 
 class PolicyCancelParams(RequestModel):

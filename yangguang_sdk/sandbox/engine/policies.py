@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping
+from fractions import Fraction
 
 from ...types.disclosure import ConsentParams
 from ...types.money import Money
@@ -227,14 +228,19 @@ class Policies(Quotes, Ledger):
                 "until they are reported paid.",
             )
 
-    def _earned_refund(self, record: PolicyRecord, on: dt.date) -> int:
-        share = pricing.earned_share(
+    def _earned_fraction(self, record: PolicyRecord, on: dt.date) -> Fraction:
+        """e(d): §4's exposure-weighted earned share on ``on``, exactly, from the original EL weights
+        (an endorsement keeps every due date, so the periods are the bind's)."""
+        return pricing.earned_fraction(
             business_date(record.bound_at),
             [line.due_date for line in record.installments],
             record.expected_losses,
             on,
         )
-        return pricing.unearned_refund(record.premium, share)
+
+    def _earned_refund(self, record: PolicyRecord, on: dt.date) -> int:
+        """premium × f × (1 − e(on)), rounded down to the fen (DESIGN §4, §7.4)."""
+        return pricing.share_refund(record.premium, record.share_in_force, self._earned_fraction(record, on))
 
     @public
     def cancel_policy(self, tenant: str, policy_id: str, *, reason: str, preview: bool = False) -> Json:
@@ -244,8 +250,8 @@ class Policies(Quotes, Ledger):
             raise Invalid("invalid_parameter", "reason must be 1–200 characters", param="reason")
         self._check_cancellable(record, "cancel")
         today = self._today()
-        if today <= record.cooling_off_until:
-            refund = record.premium
+        if today <= record.cooling_off_until:  # the whole premium comes back, endorsements included
+            refund = record.premium - record.refunded_total
         else:
             refund = self._earned_refund(record, today)
         if preview:
@@ -296,8 +302,9 @@ class Policies(Quotes, Ledger):
         """The end of a cancel or settle (inside its transaction): store the new version, book the
         refund, drop the policy's pending transitions and emit ``event_type``."""
         record.version += 1
-        self._put_policy(tenant, record)
         refund = record.refund or 0
+        record.refunded_total += refund
+        self._put_policy(tenant, record)
         self._post(tenant, "refund", "premium_refunds", "cash", refund, policy_id=record.id)
         self._store.delete_timers(tenant, record.id)
         self._emit(tenant, event_type, self._render_policy(record))
@@ -305,5 +312,6 @@ class Policies(Quotes, Ledger):
     def _preview(self, record: PolicyRecord, refund: int) -> Json:
         policy = self._render_policy(record)
         policy["refund"] = money(refund)
+        policy["refunded_total"] = money(record.refunded_total + refund)
         policy["preview"] = True
         return policy

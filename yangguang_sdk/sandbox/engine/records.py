@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal
 
 from ...types.products import BorrowerType, RepaymentMethod
@@ -22,6 +23,7 @@ __all__ = [
     "ClaimRecord",
     "ClaimStatus",
     "Decision",
+    "EndorsementRecord",
     "EventRecord",
     "InstallmentStatus",
     "JournalEntry",
@@ -274,6 +276,8 @@ class PolicyRecord:
     borrower_ref: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     consent: Json | None = None  # {disclosure_acknowledged_at, reference, wording_version, wording_sha256}
+    share_in_force: Fraction = Fraction(1)  # f of DESIGN §7.4: 1 at bind, × (B_k − A) / B_k per endorsement
+    refunded_total: int = 0  # every refund so far, endorsements included
 
     def to_json(self, days_past_due: list[int] | None = None) -> Json:
         """The stored document; ``days_past_due`` (one per installment) for the wire view."""
@@ -305,6 +309,8 @@ class PolicyRecord:
             "preview": False,
             "metadata": dict(self.metadata),
             "consent": self.consent,
+            "refunded_total": money(self.refunded_total),
+            "_share_in_force": str(self.share_in_force),
             **self.parties.to_json(),
             "_borrower": self.borrower_ref,
             "_expected_losses": [str(x) for x in self.expected_losses],
@@ -339,6 +345,8 @@ class PolicyRecord:
             borrower_ref=data.get("_borrower"),
             metadata=dict(data.get("metadata") or {}),
             consent=data.get("consent"),
+            share_in_force=Fraction(data.get("_share_in_force", "1")),
+            refunded_total=_fen(data["refunded_total"]) if data.get("refunded_total") else 0,
         )
 
 
@@ -407,6 +415,36 @@ class ClaimRecord:
             product=data.get("product"),
             metadata=dict(data.get("metadata") or {}),
         )
+
+
+@dataclass(slots=True)
+class EndorsementRecord:
+    """A change to a policy (批改): a principal reduction after a partial return (DESIGN §7.4)."""
+
+    id: str | None  # None for a preview
+    policy_id: str
+    amount: int  # A, the principal reduction
+    premium_refund: int
+    effective_date: dt.date
+    schedule: list[LineRecord]
+    sum_insured: int
+    created_at: dt.datetime
+    preview: bool = False
+
+    def to_json(self) -> Json:
+        return {
+            "object": "endorsement",
+            "id": self.id,
+            "policy_id": self.policy_id,
+            "type": "principal_reduction",
+            "amount": money(self.amount),
+            "premium_refund": money(self.premium_refund),
+            "effective_date": self.effective_date.isoformat(),
+            "schedule": [line.to_json() for line in self.schedule],
+            "sum_insured": money(self.sum_insured),
+            "created_at": format_ts(self.created_at),
+            "preview": self.preview,
+        }
 
 
 @dataclass(slots=True)

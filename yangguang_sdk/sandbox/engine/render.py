@@ -12,11 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..clock import business_date
-from .records import ClaimRecord, EventRecord, Json, PolicyRecord, QuoteRecord, RepaymentRecord
+from .records import (
+    ClaimRecord,
+    EndorsementRecord,
+    EventRecord,
+    Json,
+    PolicyRecord,
+    QuoteRecord,
+    RepaymentRecord,
+)
 
 __all__ = ["render"]
 
-Record = QuoteRecord | PolicyRecord | ClaimRecord | RepaymentRecord | EventRecord
+Record = QuoteRecord | PolicyRecord | ClaimRecord | RepaymentRecord | EventRecord | EndorsementRecord
 
 
 def render(record: Record | Mapping[str, Any], *, today: dt.date | None = None) -> Json:

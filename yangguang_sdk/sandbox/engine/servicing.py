@@ -28,7 +28,7 @@ from ..clock import UTC, midnight, to_micros
 from ..errors import Conflict, Invalid, validated
 from ..products import PRICING, PRODUCTS
 from ._core import public
-from .policies import Policies
+from .endorsements import Endorsements
 from .quotes import checked_filter
 from .records import ClaimRecord, ClaimStatus, Json, PolicyRecord, RepaymentRecord
 from .render import render
@@ -38,7 +38,7 @@ __all__ = ["Servicing", "CLAIM_STATUSES"]
 CLAIM_STATUSES: tuple[ClaimStatus, ...] = ("open", "approved", "paid", "rejected")
 
 
-class Servicing(Policies):
+class Servicing(Endorsements):
     """Repayments, the overdue → default → claim → recovery transitions, and claims."""
 
     @public
