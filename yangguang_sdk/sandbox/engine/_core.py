@@ -15,8 +15,10 @@ counter per tenant.
 
 Extension points:
 
-- ``subscribe(callback)``: ``callback(tenant, event)`` after each event is committed, in order,
-  still under the engine's lock: keep it quick (schedule work), exceptions are logged and ignored.
+- ``subscribe(callback)``: ``callback(tenant, event)`` for each event, in order, under the engine's
+  lock and inside the event's transaction just before it commits (in a savepoint of its own), so
+  what it writes commits with the event: keep it quick (schedule work); exceptions are logged and
+  ignored.
 - ``add_scheduled_hook(kind, handler)`` and ``schedule_hook(tenant, kind, at, payload, ref=None)``: a
   persisted timer on the tenant's clock; at ``at`` the engine calls ``handler(tenant, payload)`` in
   the clock's time order with the other transitions (``engine.now(tenant)`` is ``at`` during the
@@ -97,27 +99,11 @@ _R = TypeVar("_R")
 
 def public(method: Callable[Concatenate[_C, str, _P], _R]) -> Callable[Concatenate[_C, str, _P], _R]:
     """Hold the engine lock and, at the outermost call, open the tenant's transaction and bring its
-    clock up to date first. Every public method takes the tenant first."""
+    clock up to date first (``Core._call``). Every public method takes the tenant first."""
 
     def wrapper(self: _C, tenant: str, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    return method(self, tenant, *args, **kwargs)
-                finally:
-                    self._depth -= 1
-            self._depth = 1
-            try:
-                with self._txn(tenant):
-                    self._enter(tenant)
-                    result = method(self, tenant, *args, **kwargs)
-                    if self._hooks_due:
-                        self._run_transitions(tenant, to_micros(self._current))
-            finally:
-                self._depth = 0
-        self._after_call()
-        return result
+        with self._call(tenant, savepoint=False):
+            return method(self, tenant, *args, **kwargs)
 
     functools.update_wrapper(wrapper, method)
     return wrapper
@@ -196,11 +182,32 @@ class Core:
             self._floors[tenant] = micros
         self._current = from_micros(micros)
 
-    def _enter(self, tenant: str) -> None:
-        """The prologue of an outermost call: run the tenant's transitions due by its clock."""
-        now = self._tenant_micros(tenant)
-        self._run_transitions(tenant, now)
-        self._current = from_micros(now)
+    @contextmanager
+    def _call(self, tenant: str, *, savepoint: bool) -> Iterator[None]:
+        """One engine call under the lock. The outermost opens the tenant's transaction, runs the
+        tenant's transitions due by its clock first and those the call scheduled for now after,
+        and tells the deferred-work listeners once the lock is released. A nested call runs in
+        the outer transaction, in a savepoint of its own when ``savepoint``."""
+        with self._lock:
+            outer = self._depth == 0
+            self._depth += 1
+            try:
+                if outer:
+                    with self._txn(tenant):
+                        now = self._tenant_micros(tenant)
+                        self._run_transitions(tenant, now)
+                        yield
+                        if self._hooks_due:
+                            self._run_transitions(tenant, to_micros(self._current))
+                elif savepoint:
+                    with self._txn():
+                        yield
+                else:
+                    yield
+            finally:
+                self._depth -= 1
+        if outer:
+            self._after_call()
 
     def _run_transitions(self, tenant: str, until: int) -> None:
         """Run the tenant's transitions (not deferred work) due by ``until``, in time order."""
@@ -511,24 +518,14 @@ class Core:
     def complete(self, timer: Timer, fn: HookHandler) -> None:
         """Finish claimed deferred work: under the lock, with the tenant's clock at the timer's due
         time, delete the timer and run ``fn(tenant, payload)`` (one transaction)."""
-        with self._lock:
-            outer = self._depth == 0
-            self._depth += 1
+        with self._call(timer.tenant, savepoint=True):
+            saved = self._current
+            self._current = from_micros(timer.due)
             try:
-                with self._txn(timer.tenant if outer else None):
-                    if outer:
-                        self._enter(timer.tenant)
-                    saved = self._current
-                    self._current = from_micros(timer.due)
-                    try:
-                        self._store.delete_timer(timer.seq)
-                        fn(timer.tenant, timer.data["payload"])
-                    finally:
-                        self._current = saved
+                self._store.delete_timer(timer.seq)
+                fn(timer.tenant, timer.data["payload"])
             finally:
-                self._depth -= 1
-        if outer:
-            self._after_call()
+                self._current = saved
 
     # --- the event log ----------------------------------------------------------------------------
 
@@ -613,20 +610,8 @@ class Core:
     def atomic(self, tenant: str) -> Iterator[None]:
         """Hold the lock and make the calls inside one transaction of ``tenant`` (a savepoint when
         nested); due transitions run on exit."""
-        with self._lock:
-            outer = self._depth == 0
-            self._depth += 1
-            try:
-                with self._txn(tenant if outer else None):
-                    if outer:
-                        self._enter(tenant)
-                    yield
-                    if outer and self._hooks_due:
-                        self._run_transitions(tenant, to_micros(self._current))
-            finally:
-                self._depth -= 1
-        if outer:
-            self._after_call()
+        with self._call(tenant, savepoint=True):
+            yield
 
     def _ext_table(self, table: str) -> str:
         if table in ENGINE_TABLES or not table.isidentifier():
