@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-__all__ = ["CURRENT_WORDING", "WORDINGS", "DisclosureRecord", "disclose", "wording_sha256"]
+__all__ = ["CURRENT_WORDING", "WORDINGS", "WORDING_SHA256", "DisclosureRecord", "disclose", "wording_sha256"]
 
 CURRENT_WORDING = "2026-11-29"
 """The wording version new quotes are offered under."""
@@ -47,6 +47,10 @@ _BENEFICIARY_KINDS = {
 def wording_sha256(text: str) -> str:
     """The hex SHA-256 of a wording's text encoded as UTF-8."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+WORDING_SHA256 = {version: wording_sha256(text) for version, text in WORDINGS.items()}
+"""Each wording's SHA-256, computed once: a wording's text never changes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,5 +128,5 @@ def disclose(
         total_cost=total_interest + premium,
         key_facts=facts,
         wording_version=version,
-        wording_sha256=wording_sha256(WORDINGS[version]),
+        wording_sha256=WORDING_SHA256[version],
     )

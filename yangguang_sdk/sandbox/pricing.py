@@ -61,7 +61,6 @@ __all__ = [
     "fen_to_yuan",
     "gross_premium",
     "level_payment",
-    "method_offered",
     "borrower_schedule",
     "monthly_hazard",
     "monthly_irr",
@@ -373,11 +372,6 @@ class ScheduleLine:
     @property
     def amount(self) -> int:
         return self.principal + self.interest
-
-
-def method_offered(product: Product, method: RepaymentMethod, annual_rate: Decimal) -> bool:
-    """Whether ``product`` offers ``method`` at this rate (先息后本 needs a rate above zero)."""
-    return method in product.methods and not (method == "interest_first" and annual_rate == 0)
 
 
 @_precise

@@ -116,11 +116,3 @@ class Endorsements(Policies):
         if why is not None:
             raise Conflict("policy_not_endorsable", f"Policy {record.id} {why}; it cannot be endorsed.")
         return k
-
-    @public
-    def list_endorsements(
-        self, tenant: str, *, policy_id: str | None = None, limit: int = 20, starting_after: str | None = None
-    ) -> Json:
-        """A policy's endorsements, oldest first."""
-        equals = self._filters(policy_id=policy_id)
-        return self._list("endorsements", tenant, render, equals, None, limit, starting_after)

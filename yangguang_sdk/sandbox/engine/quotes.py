@@ -24,7 +24,7 @@ from ...types.product_rules import beneficiary_declined, effective_beneficiary, 
 from ...types.quote import Borrower, QuoteCreateParams
 from .. import pricing
 from ..clock import to_micros
-from ..disclosure import WORDINGS, disclose, wording_sha256
+from ..disclosure import WORDING_SHA256, WORDINGS, disclose
 from ..errors import Invalid, NotFound, validated
 from ..products import EXPOSURE_LIMITS, PRICING, PRODUCTS
 from ._core import Core, public
@@ -104,6 +104,7 @@ class Quotes(Core):
         if violation is not None:
             raise Invalid(violation.code, violation.message, param=violation.param)
         score = borrower.credit_score
+        who = borrower_ref(borrower)
         loan = p.loan
         if loan.principal.currency != "CNY":
             raise Invalid(
@@ -156,10 +157,7 @@ class Quotes(Core):
                 decision, reason = "declined", "beneficiary_not_licensed"
             elif score is not None and score < PRICING.min_credit_score:
                 decision, reason = "declined", "credit_score_below_threshold"
-            elif (
-                self._exposure_used(tenant, borrower_ref(borrower)) + principal_fen
-                > EXPOSURE_LIMITS[borrower.type]
-            ):
+            elif self._exposure_used(tenant, who) + principal_fen > EXPOSURE_LIMITS[borrower.type]:
                 decision, reason = "declined", "borrower_exposure_limit"
             elif priced.comprehensive_cost > PRICING.financing_cost_cap:
                 decision, reason = "declined", "financing_cost_cap_exceeded"
@@ -207,7 +205,7 @@ class Quotes(Core):
                     _wire(p.guarantor),
                     _wire(p.contract),
                 ),
-                borrower_ref=borrower_ref(borrower),
+                borrower_ref=who,
                 metadata=merged_metadata({}, p.metadata),
                 disclosure=disclosure,
             )
@@ -257,7 +255,7 @@ class Quotes(Core):
         text = WORDINGS.get(version) if isinstance(version, str) else None
         if text is None:
             raise NotFound(f"No such wording version: {version!r} (known: {', '.join(sorted(WORDINGS))})")
-        return {"object": "wording", "version": version, "text": text, "sha256": wording_sha256(text)}
+        return {"object": "wording", "version": version, "text": text, "sha256": WORDING_SHA256[version]}
 
     @public
     def list_quotes(

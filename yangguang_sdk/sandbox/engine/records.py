@@ -183,7 +183,9 @@ class QuoteRecord:
     policy_id: str | None = None
     version: int = 1
     parties: Parties = field(default_factory=lambda: Parties())
-    borrower_ref: str | None = None  # a keyed digest of the borrower's ID number or USCC
+    borrower_ref: str | None = (
+        None  # a SHA-256 digest of the borrower's ID number or USCC (quotes.borrower_ref)
+    )
     metadata: dict[str, str] = field(default_factory=dict)
     disclosure: DisclosureRecord | None = None  # None on a declined quote
 
