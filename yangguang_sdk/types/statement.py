@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from ._base import APIObject, EARLIEST_DATE, LATEST_DATE
+from ._base import EARLIEST_DATE, LATEST_DATE, APIObject
 from .money import Money
 
 __all__ = [
