@@ -154,3 +154,20 @@ def test_statements_over_http(served_sandbox: str) -> None:
         assert final.status == "final" and final.net_due == statement.net_due
         [event] = list(client.events.list(type="statement.finalized"))
         assert isinstance(event, StatementEvent) and event.data.month == month
+
+
+def test_a_final_statement_is_byte_identical_after_later_operations(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    policy = _bind(client, "ORD-bytes")
+    client.test_clock.advance(days=7)  # into December
+    headers = {"Authorization": f"Bearer {sandbox.api_key}"}
+    with httpx.Client(transport=sandbox.transport(), base_url="http://sandbox.test") as http:
+        before = http.get("/v1/statements/2026-11", headers=headers).content
+        client.policies.cancel(policy.id, reason="order_refunded")
+        _bind(client, "ORD-later", first_due="2027-01-25")
+        client.test_clock.advance(days=40)
+        after = http.get("/v1/statements/2026-11", headers=headers).content
+        december = client.statements.retrieve("2026-12")
+    assert after == before and b'"status":"final"' in before.replace(b" ", b"")
+    assert [line.type for line in december.lines] == ["premium_refund", "premium"]
+    client.close()
