@@ -21,7 +21,7 @@ from yangguang_sdk.sandbox.engine import Engine
 from yangguang_sdk.sandbox.store import MemoryStore, SQLiteStore, Store
 from yangguang_sdk.sandbox.store_pg import PostgresStore
 
-from ..pg import fresh_schema
+from ..pg import fresh_database, fresh_schema
 from .test_pricing import quote_params
 
 T = "yg_test_store_settle"
@@ -195,6 +195,7 @@ def test_statements_are_the_same_on_every_store(
         memory.close()
     assert json.loads(want[0])["lines"] and json.loads(want[1])["lines"]
     with engine_db(backend, tmp_path, request) as db:
+        assert db.startswith("postgresql://") == (backend == "postgres")
         engine = Engine(db=db, now=now)
         try:
             assert lifecycle(engine) == want
@@ -212,5 +213,5 @@ def test_statements_are_the_same_on_every_store(
 def engine_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     """The engine's ``db``: a fresh PostgreSQL schema or a SQLite file."""
     if backend == "postgres":
-        return fresh_schema(request.getfixturevalue("pg_dsn"))
+        return fresh_database(request.getfixturevalue("pg_dsn"))  # a postgresql:// URL
     return contextlib.nullcontext(str(tmp_path / "engine.sqlite"))
