@@ -8,8 +8,8 @@ the balance transactions the statements are made of.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import json
+import os
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +32,7 @@ T = "yg_test_settle"
 START = dt.datetime(2027, 1, 10, 9, 0, tzinfo=dt.timezone.utc)
 DAY = dt.timedelta(days=1)
 UTC = dt.timezone.utc
+SOAK = os.environ.get("YANGGUANG_SOAK") == "1"  # more random lifecycles (as test_engine_stateful)
 
 
 @pytest.fixture
@@ -339,7 +340,12 @@ ACTIONS = st.lists(
 )
 
 
-@settings(max_examples=int(os.environ.get("SETTLE_EXAMPLES", "40")), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=400 if SOAK else 40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(actions=ACTIONS)
 def test_statements_add_up_to_the_portfolio_over_random_lifecycles(
     actions: list[tuple[str, int, int]],

@@ -1,5 +1,5 @@
-"""The ``yangguang`` command: serve the sandbox, forward its events to your app, trigger events, and
-quote a whole portfolio from a CSV file.
+"""The ``yangguang`` command: serve the sandbox, forward its events to your app, trigger events,
+quote a whole portfolio from a CSV file, and write a month's statement.
 
 Needs the ``cli`` extra (``pip install 'yangguang-sdk[cli]'``: typer and rich). The SDK core never
 imports this package. Inside, one module per command, each holding its options and its working
@@ -43,7 +43,8 @@ app = typer.Typer(
     "  yangguang sandbox serve --db sandbox.sqlite\n"
     "  yangguang listen --forward-to http://localhost:8000/webhooks\n"
     "  yangguang trigger claim.paid\n"
-    "  yangguang quote-batch loans.csv -o decisions.csv\n\n"
+    "  yangguang quote-batch loans.csv -o decisions.csv\n"
+    "  yangguang statements 2027-01 -o statement.csv\n\n"
     "Exit codes: 0 ok, 1 API or runtime error, 2 usage error, 3 partial failure, 130 interrupted.",
 )
 app.add_typer(serve.sandbox_app, name="sandbox")

@@ -94,7 +94,7 @@ def statements(
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write here (default: standard output)."),
     ] = None,
-    format: Annotated[
+    output_format: Annotated[
         Literal["csv", "json"],
         typer.Option(
             "--format",
@@ -117,7 +117,7 @@ def statements(
     creds = resolve_credentials(api_key, base_url)
     with make_client(creds) as client:
         statement = client.statements.retrieve(month)
-    if format == "json":
+    if output_format == "json":
         data = (json.dumps(statement.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     else:
         data = statement_csv(statement).encode(ENCODING)
