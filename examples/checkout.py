@@ -257,6 +257,38 @@ def main() -> int:
     say(f"The shop finds the policy of cart-1001 by its own reference: {found.id} ({found.status}).")
     events = [e.type for e in client.events.list()]
     say(f"\n{len(events)} events were emitted: {', '.join(sorted(set(events)))}.")
+
+    # The finance team closes the month of the partial return and the early repayment from the
+    # insurer's statement (对账单). The clock is long past that month, so the statement is final.
+    assert settled.completed_at is not None
+    month = f"{settled.completed_at:%Y-%m}"
+    statement = client.statements.retrieve(month)
+    assert statement.status == "final"
+    say(f"\nThe statement of {month} ({statement.status}), what the merchant settles with the insurer:")
+    table = [("created", "type", "order", "source", "amount")]
+    for line in statement.lines:
+        table.append(
+            (
+                f"{line.created:%m-%d %H:%M}",
+                line.type,
+                line.merchant_order_id or "-",
+                line.source_id[:10],
+                str(line.amount),
+            )
+        )
+    for name in ("premiums", "refunds", "commission", "claims_paid_to_merchant", "net_due"):
+        table.append(("", "", "", name, str(getattr(statement, name))))
+    for cells in table:
+        say(
+            "  "
+            + " ".join(c.ljust(w) for c, w in zip(cells[:4], (12, 15, 10, 24), strict=True))
+            + cells[4].rjust(14)
+        )
+    lines = sum((line.amount for line in statement.lines), yg.Money.cny(0))
+    assert lines == statement.premiums - statement.refunds - statement.claims_paid_to_merchant
+    say(
+        f"  net due = premiums - refunds - commission - claims paid to the merchant; the lines sum to {lines}."
+    )
     client.close()
     sb.close()
     return 0

@@ -49,21 +49,25 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .resources import (
+        AsyncBalanceTransactions,
         AsyncClaims,
         AsyncEvents,
         AsyncExposure,
         AsyncPolicies,
         AsyncQuotes,
         AsyncRepayments,
+        AsyncStatements,
         AsyncTestClock,
         AsyncWebhookEndpoints,
         AsyncWordings,
+        BalanceTransactions,
         Claims,
         Events,
         Exposure,
         Policies,
         Quotes,
         Repayments,
+        Statements,
         TestClock,
         WebhookEndpoints,
         Wordings,
@@ -211,6 +215,10 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
     test_clock: LazyResource[TestClock, AsyncTestClock] = LazyResource("TestClock")
     exposure: LazyResource[Exposure, AsyncExposure] = LazyResource("Exposure")
     wordings: LazyResource[Wordings, AsyncWordings] = LazyResource("Wordings")
+    balance_transactions: LazyResource[BalanceTransactions, AsyncBalanceTransactions] = LazyResource(
+        "BalanceTransactions"
+    )
+    statements: LazyResource[Statements, AsyncStatements] = LazyResource("Statements")
 
     def __init__(
         self,

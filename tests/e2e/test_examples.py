@@ -47,6 +47,8 @@ def run(name: str) -> str:
                 "(replayed), not a second one.",
                 "ORD-1003 is now approved",
                 "financing_cost_cap_exceeded",
+                "The statement of 2027-04 (final), what the merchant settles with the insurer:",
+                "net_due",
             ],
         ),
         (

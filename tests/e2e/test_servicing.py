@@ -11,7 +11,7 @@ import pytest
 import yangguang_sdk as yg
 from yangguang_sdk import Client, Money, testing
 from yangguang_sdk.sandbox import Sandbox
-from yangguang_sdk.types import ClaimEvent, Installment, Policy, Quote
+from yangguang_sdk.types import ClaimEvent, Installment, Policy, Quote, StatementEvent
 from yangguang_sdk.types.quote import ProductName
 
 from .conftest import borrower, loan
@@ -384,6 +384,8 @@ def test_claim_events_come_in_order_with_increasing_versions(client: Client) -> 
     assert stamps == sorted(stamps)
     last: dict[str, int] = {}
     for event in events:  # every event about an object carries a newer version of it
+        if isinstance(event, StatementEvent):  # a month's statement: once, never versioned
+            continue
         data = event.data
         object_id = data["id"] if isinstance(data, dict) else data.id
         version = event.object_version

@@ -78,6 +78,21 @@ POLICY = {
     "bound_at": NOW,
     "cooling_off_until": "2026-12-10",
 }
+BALANCE_TRANSACTION = {
+    "id": "btx_1",
+    "type": "premium_refund",
+    "amount": {"amount": -4866, "currency": "CNY"},
+    "policy_id": "pol_1",
+    "merchant_order_id": "订单-1",
+    "source_id": "end_1",
+    "created": NOW,
+}
+STATEMENT = {
+    "month": "2027-01",
+    "status": "final",
+    **{name: MONEY for name in ("premiums", "refunds", "claims_paid_to_merchant", "commission", "net_due")},
+    "lines": [BALANCE_TRANSACTION],
+}
 VALID_RESPONSES: dict[str, dict[str, Any]] = {
     "Endorsement": {
         "id": "end_1",
@@ -117,6 +132,9 @@ VALID_RESPONSES: dict[str, dict[str, Any]] = {
     },
     "Repayment": {"id": "rep_1", "policy_id": "pol_1", "installment": 1, "amount": MONEY, "paid_at": NOW},
     "TestClock": {"now": NOW},
+    "BalanceTransaction": BALANCE_TRANSACTION,
+    "Statement": STATEMENT,
+    "StatementEvent": {"type": "statement.finalized", "timestamp": NOW, "data": STATEMENT},
     "WebhookEndpoint": {"id": "whe_1", "url": "https://x.test"},
     "BaseEvent": {"type": "x.y", "timestamp": NOW},
     "ClaimEvent": {

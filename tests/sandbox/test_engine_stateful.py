@@ -242,6 +242,9 @@ class EngineMachine(RuleBasedStateMachine):
                 page = self.engine.list_events(tenant, limit=100, starting_after=self.last_event[tenant])
                 for event in page["data"]:
                     data = event["data"]
+                    if event["type"] == "statement.finalized":  # once per month, never versioned
+                        assert data["status"] == "final" and data["lines"], data["month"]
+                        continue
                     assert data["version"] > self.versions.get(data["id"], 0), event["type"]
                     self.versions[data["id"]] = data["version"]
                 if page["data"]:

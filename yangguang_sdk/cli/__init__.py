@@ -1,5 +1,5 @@
-"""The ``yangguang`` command: serve the sandbox, forward its events to your app, trigger events, and
-quote a whole portfolio from a CSV file.
+"""The ``yangguang`` command: serve the sandbox, forward its events to your app, trigger events,
+quote a whole portfolio from a CSV file, and write a month's statement.
 
 Needs the ``cli`` extra (``pip install 'yangguang-sdk[cli]'``: typer and rich). The SDK core never
 imports this package. Inside, one module per command, each holding its options and its working
@@ -9,6 +9,7 @@ parts (heavy imports happen inside the commands, so ``yangguang --help`` stays q
 - ``listen``: ``yangguang listen``, events forwarded to a local URL as signed webhooks
 - ``trigger``: ``yangguang trigger``, a sandbox made to emit an event
 - ``batch``: ``yangguang quote-batch``, a CSV portfolio quoted many at a time
+- ``statements``: ``yangguang statements MONTH``, a month's statement as CSV or JSON
 - ``_common``: exit codes, the one-line error, the ``--api-key``/``--base-url`` options
 
 This module builds the app from them and holds ``main``, the console script.
@@ -25,7 +26,7 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
-from . import batch, listen, serve, trigger
+from . import batch, listen, serve, statements, trigger
 from ._common import EXIT_INTERRUPTED, EXIT_OK, Command, Group, is_click_exception, one_line, settings
 
 __all__ = ["app", "main"]
@@ -42,13 +43,15 @@ app = typer.Typer(
     "  yangguang sandbox serve --db sandbox.sqlite\n"
     "  yangguang listen --forward-to http://localhost:8000/webhooks\n"
     "  yangguang trigger claim.paid\n"
-    "  yangguang quote-batch loans.csv -o decisions.csv\n\n"
+    "  yangguang quote-batch loans.csv -o decisions.csv\n"
+    "  yangguang statements 2027-01 -o statement.csv\n\n"
     "Exit codes: 0 ok, 1 API or runtime error, 2 usage error, 3 partial failure, 130 interrupted.",
 )
 app.add_typer(serve.sandbox_app, name="sandbox")
 app.command(cls=Command, epilog=listen.EPILOG)(listen.listen)
 app.command(cls=Command, epilog=trigger.EPILOG)(trigger.trigger)
 app.command("quote-batch", cls=Command, epilog=batch.EPILOG)(batch.quote_batch)
+app.command(cls=Command, epilog=statements.EPILOG)(statements.statements)
 
 
 def _version(value: bool) -> None:

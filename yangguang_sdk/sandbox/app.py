@@ -37,6 +37,7 @@ from ..types import (
     QuoteCreateParams,
     Repayment,
     RepaymentCreateParams,
+    Statement,
     TestClock,
     WebhookEndpoint,
     WebhookEndpointCreateParams,
@@ -784,6 +785,40 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     ) -> JSONResponse:
         """How much more a borrower may be insured for: the limit, what active policies use, what is left."""
         return idempotent(tenant, key, fingerprint, lambda: engine.check_exposure(tenant, params))
+
+    # -- settlement (DESIGN §7.6) ---------------------------------------------------------------
+    @app.get("/v1/balance_transactions", **_doc(ListBody, "settlement"))
+    def list_balance_transactions(
+        tenant: Tenant,
+        type: Literal["premium", "premium_refund", "claim_payment"] | None = None,
+        policy_id: Annotated[str | None, Query(max_length=64)] = None,
+        created_gte: Timestamp | None = None,
+        created_lt: Timestamp | None = None,
+        limit: Limit = 20,
+        starting_after: Cursor = None,
+    ) -> JSONResponse:
+        """Every movement of money between you and the insurer, in the order the operations ran:
+        premiums (+), premium refunds and claims paid to you (−)."""
+        return JSONResponse(
+            engine.list_balance_transactions(
+                tenant,
+                type=type,
+                policy_id=policy_id,
+                created_gte=created_gte,
+                created_lt=created_lt,
+                limit=limit,
+                starting_after=starting_after,
+            )
+        )
+
+    @app.get("/v1/statements/{month}", **_doc(Statement, "settlement"))
+    def get_statement(
+        tenant: Tenant,
+        month: Annotated[str, Path(max_length=16, description='A UTC calendar month "YYYY-MM"')],
+    ) -> JSONResponse:
+        """A month's statement: its balance transactions and totals; open until the month is over
+        on your clock, then final and unchanging."""
+        return JSONResponse(engine.get_statement(tenant, month))
 
     app.state.engine = engine
     app.state.delivery = webhooks

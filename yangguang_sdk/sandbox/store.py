@@ -3,7 +3,10 @@
 Objects are JSON documents in named tables, keyed by (tenant, key), listed in insertion order.
 A document's top-level ``metadata`` object (string keys and values, DESIGN §7.3) is indexed: every
 store answers ``scan(metadata={...})`` from an index of (table, tenant, key, value) → documents,
-maintained by ``put`` and ``delete`` in the same transaction, never by reading every document.
+maintained by ``put`` and ``delete`` in the same transaction, never by reading every document. The
+top-level fields of ``INDEXED_FIELDS`` (``type``, ``policy_id``) and the ``ts`` stamp are indexed too,
+so ``scan(equals={"policy_id": ...})`` and a ``ts`` range (a month of balance transactions, DESIGN
+§7.6) read only what they return (plus, for a ``ts`` range in memory, a bisection).
 Beside them the store keeps a few metadata values (the base clock, id counters), each tenant's
 clock (its skew from the base clock, in microseconds) and the queue of timers (scheduled
 transitions). ``transaction(tenant)`` nests: the outermost level is a transaction (SQLite
@@ -34,9 +37,13 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MemoryStore", "SQLiteStore", "Store", "Timer", "metadata_of", "open_store"]
+__all__ = ["INDEXED_FIELDS", "MemoryStore", "SQLiteStore", "Store", "Timer", "metadata_of", "open_store"]
 
 Scalar = str | int | bool | None
+
+INDEXED_FIELDS = ("type", "policy_id")
+"""Top-level string fields every store indexes for ``scan(equals=...)`` (events and balance
+transactions by ``type``; repayments, claims and balance transactions by ``policy_id``)."""
 
 
 @dataclass(frozen=True)
@@ -191,14 +198,30 @@ def metadata_of(data: Mapping[str, Any]) -> dict[str, str]:
     return {k: v for k, v in meta.items() if isinstance(k, str) and isinstance(v, str)}
 
 
+def _postings(data: Mapping[str, Any]) -> dict[str, str]:
+    """What the memory store indexes of a document: its metadata pairs and, under ``=name``, its
+    ``INDEXED_FIELDS`` that are strings."""
+    pairs = metadata_of(data)
+    for name in INDEXED_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str):
+            pairs[f"={name}"] = value
+    return pairs
+
+
 class MemoryStore(Store):
     """Everything in dictionaries; transactions and savepoints through an undo log."""
 
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, str], _Row] = {}
         self._order: dict[tuple[str, str], list[tuple[int, str]]] = {}
-        # the metadata index: (table, tenant, key, value) -> [(seq, document key)], sorted
+        # the metadata index: (table, tenant, key, value) -> [(seq, document key)], sorted; the
+        # INDEXED_FIELDS go in it too, under the names "=type" and "=policy_id" (no metadata key
+        # starts with "=")
         self._meta_index: dict[tuple[str, str, str, str], list[tuple[int, str]]] = {}
+        # the ts of each entry of _order, aligned with it, while a table's ts never went down in
+        # insertion order (then a ts range is a bisection); a table that breaks it has none
+        self._ts: dict[tuple[str, str], list[int] | None] = {}
         self._meta: dict[str, str] = {}
         self._skews: dict[str, int] = {}
         self._timers: dict[int, Timer] = {}
@@ -253,15 +276,21 @@ class MemoryStore(Store):
         ident = (table, tenant, key)
         old = self._rows.get(ident)
         if old is not None:
-            new = _Row(old.seq, old.ts, text, fields, metadata_of(parsed))
+            new = _Row(old.seq, old.ts, text, fields, _postings(parsed))
             self._swap(ident, old, new)
             self._log(lambda: self._swap(ident, new, old))
             return
         self._seq += 1
-        row = _Row(self._seq, ts, text, fields, metadata_of(parsed))
+        row = _Row(self._seq, ts, text, fields, _postings(parsed))
         self._rows[ident] = row
         order = self._order.setdefault((table, tenant), [])
         order.append((row.seq, key))
+        stamps = self._ts.setdefault((table, tenant), [])
+        if stamps is not None:
+            if stamps and ts < stamps[-1]:
+                self._ts[(table, tenant)] = None
+            else:
+                stamps.append(ts)
         self._index_meta(ident, row)
         self._log(lambda: self._unput(ident, row))
 
@@ -286,7 +315,11 @@ class MemoryStore(Store):
     def _unput(self, ident: tuple[str, str, str], row: _Row) -> None:
         del self._rows[ident]
         order = self._order[(ident[0], ident[1])]
-        order.remove((row.seq, ident[2]))
+        at = bisect.bisect_left(order, (row.seq, ident[2]))
+        del order[at]
+        stamps = self._ts.get((ident[0], ident[1]))
+        if stamps is not None:
+            del stamps[at]
         self._unindex_meta(ident, row)
 
     def delete(self, table: str, tenant: str, key: str) -> None:
@@ -300,7 +333,15 @@ class MemoryStore(Store):
 
     def _reput(self, ident: tuple[str, str, str], row: _Row) -> None:
         self._rows[ident] = row
-        bisect.insort(self._order.setdefault((ident[0], ident[1]), []), (row.seq, ident[2]))
+        order = self._order.setdefault((ident[0], ident[1]), [])
+        at = bisect.bisect_left(order, (row.seq, ident[2]))
+        order.insert(at, (row.seq, ident[2]))
+        stamps = self._ts.get((ident[0], ident[1]))
+        if stamps is not None:
+            if (at and stamps[at - 1] > row.ts) or (at < len(stamps) and stamps[at] < row.ts):
+                self._ts[(ident[0], ident[1])] = None
+            else:
+                stamps.insert(at, row.ts)
         self._index_meta(ident, row)
 
     def scan(
@@ -317,19 +358,32 @@ class MemoryStore(Store):
     ) -> list[dict[str, Any]]:
         self._check_open()
         order = self._order.get((table, tenant), [])
-        if metadata:  # walk the shortest posting list of the index, not the table
+        stamps = self._ts.get((table, tenant))
+        indexed = {name: value for name, value in (metadata or {}).items()}
+        indexed.update(
+            (f"={name}", value)
+            for name, value in (equals or {}).items()
+            if name in INDEXED_FIELDS and isinstance(value, str)
+        )
+        if indexed:  # walk the shortest posting list of the index, not the table
             order = min(
-                (self._meta_index.get((table, tenant, name, value), []) for name, value in metadata.items()),
+                (self._meta_index.get((table, tenant, name, value), []) for name, value in indexed.items()),
                 key=len,
             )
-        start = 0
+            stamps = None
+        start, stop = 0, len(order)
+        if stamps is not None:  # the table's ts follow its order: a ts range is a slice
+            if ts_gte is not None:
+                start = bisect.bisect_left(stamps, ts_gte)
+            if ts_lt is not None:
+                stop = bisect.bisect_left(stamps, ts_lt)
         if after is not None:
             anchor = self._rows.get((table, tenant, after))
             if anchor is None:
                 raise KeyError(after)
-            start = bisect.bisect_right(order, (anchor.seq, after))
+            start = max(start, bisect.bisect_right(order, (anchor.seq, after)))
         result: list[dict[str, Any]] = []
-        for _, key in order[start:]:
+        for _, key in order[start:stop]:
             row = self._rows[(table, tenant, key)]
             if ts_gte is not None and row.ts < ts_gte:
                 continue
@@ -473,6 +527,9 @@ CREATE TABLE IF NOT EXISTS objects (
     PRIMARY KEY (tbl, tenant, key)
 );
 CREATE INDEX IF NOT EXISTS objects_order ON objects (tbl, tenant, seq);
+CREATE INDEX IF NOT EXISTS objects_ts ON objects (tbl, tenant, ts, seq);
+CREATE INDEX IF NOT EXISTS objects_type ON objects (tbl, tenant, json_extract(data, '$.type'), seq);
+CREATE INDEX IF NOT EXISTS objects_policy_id ON objects (tbl, tenant, json_extract(data, '$.policy_id'), seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS clocks (tenant TEXT PRIMARY KEY, skew INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS timers (
@@ -631,11 +688,13 @@ class SQLiteStore(Store):
                 raise KeyError(after)
             sql.append(f"AND {order} > ?")
             args.append(row[0])
+        # driven by the metadata index, ``+o.ts`` keeps the join on objects' seq (not on objects_ts)
+        stamp = "+o.ts" if pairs else "o.ts"
         if ts_gte is not None:
-            sql.append("AND o.ts >= ?")
+            sql.append(f"AND {stamp} >= ?")
             args.append(ts_gte)
         if ts_lt is not None:
-            sql.append("AND o.ts < ?")
+            sql.append(f"AND {stamp} < ?")
             args.append(ts_lt)
         for name, value in (equals or {}).items():
             if not name.isidentifier():

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS sandbox_objects (
     PRIMARY KEY (tbl, tenant, key)
 );
 CREATE INDEX IF NOT EXISTS sandbox_objects_order ON sandbox_objects (tbl, tenant, seq);
+CREATE INDEX IF NOT EXISTS sandbox_objects_ts ON sandbox_objects (tbl, tenant, ts, seq);
 CREATE INDEX IF NOT EXISTS sandbox_objects_fields ON sandbox_objects USING gin (fields jsonb_path_ops);
 CREATE TABLE IF NOT EXISTS sandbox_meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE IF NOT EXISTS sandbox_clocks (tenant text PRIMARY KEY, skew bigint NOT NULL);

@@ -15,6 +15,7 @@ from .event import (
     PolicyEvent,
     QuoteEvent,
     RepaymentEvent,
+    StatementEvent,
     WebhookEndpointEvent,
     parse_event,
 )
@@ -64,11 +65,14 @@ from .quote_params import (
     MoneyParam,
     VehicleParam,
 )
+from .statement import BalanceTransaction, BalanceTransactionType, Statement, StatementStatus
 from .webhook_endpoint import DeliveryAttempt, WebhookEndpoint, WebhookEndpointCreateParams
 
 __all__ = [
     "CANCEL_REASONS",
     "EVENT_TYPES",
+    "BalanceTransaction",
+    "BalanceTransactionType",
     "BaseEvent",
     "Beneficiary",
     "BeneficiaryParam",
@@ -123,6 +127,9 @@ __all__ = [
     "ResidentIdNumber",
     "ResponseInfo",
     "SocialCreditCode",
+    "Statement",
+    "StatementEvent",
+    "StatementStatus",
     "TestClock",
     "Vehicle",
     "VehicleIdentificationNumber",

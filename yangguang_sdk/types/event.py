@@ -17,6 +17,7 @@ from ._base import APIObject
 from .claim import Claim
 from .policy import Policy, Repayment
 from .quote import Quote
+from .statement import Statement
 from .webhook_endpoint import WebhookEndpoint
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ClaimEvent",
     "RepaymentEvent",
     "WebhookEndpointEvent",
+    "StatementEvent",
     "GenericEvent",
     "Event",
     "parse_event",
@@ -41,6 +43,7 @@ ClaimEventType = Literal[
 ]
 RepaymentEventType = Literal["repayment.created"]
 EndpointEventType = Literal["webhook_endpoint.disabled"]
+StatementEventType = Literal["statement.finalized"]
 
 _GROUPS: dict[str, tuple[str, ...]] = {
     "quote": get_args(QuoteEventType),
@@ -49,6 +52,7 @@ _GROUPS: dict[str, tuple[str, ...]] = {
     "claim": get_args(ClaimEventType),
     "repayment": get_args(RepaymentEventType),
     "webhook_endpoint": get_args(EndpointEventType),
+    "statement": get_args(StatementEventType),
 }
 _TAG_OF_TYPE = {t: group for group, types in _GROUPS.items() for t in types}
 EVENT_TYPES: tuple[str, ...] = tuple(_TAG_OF_TYPE)
@@ -105,6 +109,13 @@ class WebhookEndpointEvent(BaseEvent):
     data: WebhookEndpoint
 
 
+class StatementEvent(BaseEvent):
+    """A month's statement became final (DESIGN §7.6); ``data`` is the statement as it stays."""
+
+    type: StatementEventType
+    data: Statement
+
+
 class GenericEvent(BaseEvent):
     """An event whose type this SDK version does not know; ``data`` is left as a dict."""
 
@@ -123,13 +134,20 @@ Event = Annotated[
     | Annotated[ClaimEvent, Tag("claim")]
     | Annotated[RepaymentEvent, Tag("repayment")]
     | Annotated[WebhookEndpointEvent, Tag("webhook_endpoint")]
+    | Annotated[StatementEvent, Tag("statement")]
     | Annotated[GenericEvent, Tag("generic")],
     Discriminator(_tag),
 ]
 
 
 _KnownEvent = Annotated[
-    QuoteEvent | PolicyEvent | InstallmentEvent | ClaimEvent | RepaymentEvent | WebhookEndpointEvent,
+    QuoteEvent
+    | PolicyEvent
+    | InstallmentEvent
+    | ClaimEvent
+    | RepaymentEvent
+    | WebhookEndpointEvent
+    | StatementEvent,
     Field(discriminator="type"),
 ]
 

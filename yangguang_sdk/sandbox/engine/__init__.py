@@ -8,6 +8,7 @@ domain is typed records converted to and from JSON at the store boundary.
 - ``_core``: the lock, store transactions, the clock's timers, ids, the event log, extension points;
 - ``quotes``: underwriting and pricing; ``policies``: bind, cancel, settle;
 - ``servicing``: repayments, overdue, default, claims and recovery; ``ledger``: the journal;
+- ``statements``: the merchant's balance transactions and monthly statements;
 - ``records``: the typed records; ``render``: the one renderer from a record to its wire shape.
 
 ``Engine`` puts the parts together; each part is a class the next one builds on.

@@ -78,7 +78,19 @@ __all__ = [
 logger = get_logger("yangguang_sdk.sandbox")
 
 MAX_LIMIT = 100
-ENGINE_TABLES = frozenset({"quotes", "policies", "repayments", "claims", "events", "journal", "endorsements"})
+ENGINE_TABLES = frozenset(
+    {
+        "quotes",
+        "policies",
+        "repayments",
+        "claims",
+        "events",
+        "journal",
+        "endorsements",
+        "balance_transactions",
+        "statements",
+    }
+)
 """The store tables the engine keeps; extensions' records go in tables of other names."""
 
 Callback = Callable[[str, Json], object]

@@ -21,6 +21,7 @@ from ._core import public
 from .policies import Policies
 from .records import EndorsementRecord, Json, LineRecord, PolicyRecord
 from .render import render
+from .statements import MerchantLine
 
 __all__ = ["Endorsements"]
 
@@ -94,6 +95,7 @@ class Endorsements(Policies):
                 "premium_refunds",
                 "cash",
                 refund,
+                merchant=MerchantLine("premium_refund", record.id, record.merchant_order_id, endorsement.id),
                 policy_id=record.id,
                 endorsement_id=endorsement.id,
             )

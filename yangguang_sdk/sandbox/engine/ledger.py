@@ -15,23 +15,37 @@ Hence Σ balances = 0 and premium − refunds − claims paid + recoveries = the
 from __future__ import annotations
 
 from ..clock import to_micros
-from ._core import Core, public
+from ._core import public
 from .records import JournalEntry, Json
+from .statements import MerchantLine, Statements
 
 __all__ = ["ACCOUNTS", "Ledger"]
 
 ACCOUNTS = ("cash", "premium_income", "premium_refunds", "claims_paid", "recoveries")
 
 
-class Ledger(Core):
+class Ledger(Statements):
     """Journal entries and the ledger."""
 
-    def _post(self, tenant: str, kind: str, debit: str, credit: str, fen: int, **refs: str) -> None:
-        """One balanced journal entry moving ``fen`` from ``credit`` to ``debit``."""
+    def _post(
+        self,
+        tenant: str,
+        kind: str,
+        debit: str,
+        credit: str,
+        fen: int,
+        *,
+        merchant: MerchantLine | None = None,
+        **refs: str,
+    ) -> None:
+        """One balanced journal entry moving ``fen`` from ``credit`` to ``debit``; with ``merchant``,
+        the entry concerns the merchant and is also its balance transaction (``statements``)."""
         if fen <= 0:
             return
         entry = JournalEntry(self._new_id(tenant, "jnl"), kind, self._current, debit, credit, fen, refs)
         self._store.put("journal", tenant, entry.id, entry.to_json(), ts=to_micros(self._current))
+        if merchant is not None:
+            self._record_balance(tenant, merchant, fen)
 
     @public
     def ledger(self, tenant: str) -> Json:

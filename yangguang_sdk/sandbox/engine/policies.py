@@ -27,6 +27,7 @@ from .ledger import Ledger
 from .quotes import Quotes, checked_filter, merged_metadata
 from .records import Json, PolicyRecord, PolicyStatus, QuoteRecord, money
 from .render import render
+from .statements import MerchantLine
 
 __all__ = ["Policies", "POLICY_STATUSES"]
 
@@ -95,7 +96,15 @@ class Policies(Quotes, Ledger):
             quote.policy_id = record.id
             quote.version += 1
             self._put_quote(tenant, quote)
-            self._post(tenant, "premium", "cash", "premium_income", record.premium, policy_id=record.id)
+            self._post(
+                tenant,
+                "premium",
+                "cash",
+                "premium_income",
+                record.premium,
+                merchant=MerchantLine("premium", record.id, record.merchant_order_id, record.id),
+                policy_id=record.id,
+            )
             for line in record.installments:
                 self._schedule(
                     tenant,
@@ -305,7 +314,15 @@ class Policies(Quotes, Ledger):
         refund = record.refund or 0
         record.refunded_total += refund
         self._put_policy(tenant, record)
-        self._post(tenant, "refund", "premium_refunds", "cash", refund, policy_id=record.id)
+        self._post(
+            tenant,
+            "refund",
+            "premium_refunds",
+            "cash",
+            refund,
+            merchant=MerchantLine("premium_refund", record.id, record.merchant_order_id, record.id),
+            policy_id=record.id,
+        )
         self._store.delete_timers(tenant, record.id)
         self._emit(tenant, event_type, self._render_policy(record))
 

@@ -1,5 +1,5 @@
-"""The engine's records, typed: quotes, policies and their installments, claims, repayments, events
-and journal entries.
+"""The engine's records, typed: quotes, policies and their installments, claims, repayments, events,
+journal entries and the merchant's balance transactions.
 
 Each record converts to and from the JSON document the store keeps (``to_json`` / ``from_json``).
 That document is the record's wire shape (``yangguang_sdk.types``) plus internal keys starting with
@@ -16,10 +16,12 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from ...types.products import BorrowerType, RepaymentMethod
+from ...types.statement import BalanceTransactionType
 from ..clock import format_ts, parse_ts
 from ..disclosure import DisclosureRecord
 
 __all__ = [
+    "BalanceTransactionRecord",
     "ClaimRecord",
     "ClaimStatus",
     "Decision",
@@ -520,4 +522,30 @@ class JournalEntry:
                 {"account": self.credit, "debit": 0, "credit": self.fen},
             ],
             **self.refs,
+        }
+
+
+@dataclass
+class BalanceTransactionRecord:
+    """One movement of money between the merchant and the insurer (DESIGN §7.6): ``fen`` is signed,
+    positive owed to the insurer, negative owed to the merchant."""
+
+    id: str
+    type: BalanceTransactionType
+    fen: int
+    policy_id: str
+    merchant_order_id: str | None
+    source_id: str
+    created: dt.datetime
+
+    def to_json(self) -> Json:
+        return {
+            "object": "balance_transaction",
+            "id": self.id,
+            "type": self.type,
+            "amount": money(self.fen),
+            "policy_id": self.policy_id,
+            "merchant_order_id": self.merchant_order_id,
+            "source_id": self.source_id,
+            "created": format_ts(self.created),
         }

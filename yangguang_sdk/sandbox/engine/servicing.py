@@ -32,6 +32,7 @@ from .endorsements import Endorsements
 from .quotes import checked_filter
 from .records import ClaimRecord, ClaimStatus, Json, PolicyRecord, RepaymentRecord
 from .render import render
+from .statements import MerchantLine
 
 __all__ = ["Servicing", "CLAIM_STATUSES"]
 
@@ -223,6 +224,7 @@ class Servicing(Endorsements):
             "claims_paid",
             "cash",
             claim.amount,
+            merchant=_to_merchant(claim),
             policy_id=claim.policy_id,
             claim_id=claim.id,
         )
@@ -294,3 +296,12 @@ class Servicing(Endorsements):
             created_lt=created_lt,
             metadata=checked_filter(metadata),
         )
+
+
+def _to_merchant(claim: ClaimRecord) -> MerchantLine | None:
+    """A claim paid to the merchant itself (beneficiary type ``merchant``) is money owed to the
+    merchant; one paid to a lender is not the merchant's money and no balance transaction."""
+    paid_to = claim.paid_to or {}
+    if paid_to.get("type") != "merchant":
+        return None
+    return MerchantLine("claim_payment", claim.policy_id, claim.merchant_order_id, claim.id)
