@@ -249,10 +249,10 @@ def main() -> int:
     )
 
     say("\nWhat the merchant's books show:")
-    row("policy", "order", "cart", "status", "premium", "refund")
+    row("policy", "order", "cart", "status", "premium", "refunded")
     for p in client.policies.list():
         cart = p.metadata.get("cart", "-")
-        row(p.id[:10], p.merchant_order_id, cart, p.status, str(p.premium), str(p.refund or "-"))
+        row(p.id[:10], p.merchant_order_id, cart, p.status, str(p.premium), str(p.refunded_total or "-"))
     [found] = client.policies.list(metadata={"cart": "cart-1001"})
     say(f"The shop finds the policy of cart-1001 by its own reference: {found.id} ({found.status}).")
     events = [e.type for e in client.events.list()]
@@ -281,7 +281,7 @@ def main() -> int:
     for cells in table:
         say(
             "  "
-            + " ".join(c.ljust(w) for c, w in zip(cells[:4], (12, 15, 10, 24), strict=True))
+            + " ".join(c.ljust(w) for c, w in zip(cells[:4], (12, 15, 10, 25), strict=True))
             + cells[4].rjust(14)
         )
     lines = sum((line.amount for line in statement.lines), yg.Money.cny(0))
