@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from .resources import (
         AsyncClaims,
         AsyncEvents,
+        AsyncEventTypes,
         AsyncExposure,
         AsyncPolicies,
         AsyncQuotes,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
         AsyncWordings,
         Claims,
         Events,
+        EventTypes,
         Exposure,
         Policies,
         Quotes,
@@ -211,6 +213,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
     test_clock: LazyResource[TestClock, AsyncTestClock] = LazyResource("TestClock")
     exposure: LazyResource[Exposure, AsyncExposure] = LazyResource("Exposure")
     wordings: LazyResource[Wordings, AsyncWordings] = LazyResource("Wordings")
+    event_types: LazyResource[EventTypes, AsyncEventTypes] = LazyResource("EventTypes")
 
     def __init__(
         self,

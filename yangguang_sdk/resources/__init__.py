@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .claims import AsyncClaims, Claims
+from .event_types import AsyncEventTypes, EventTypes
 from .events import AsyncEvents, Events
 from .exposure import AsyncExposure, Exposure
 from .policies import AsyncPolicies, Policies
@@ -15,6 +16,7 @@ from .wordings import AsyncWordings, Wordings
 __all__ = [
     "AsyncClaims",
     "AsyncEvents",
+    "AsyncEventTypes",
     "AsyncExposure",
     "AsyncPolicies",
     "AsyncQuotes",
@@ -24,6 +26,7 @@ __all__ = [
     "AsyncWordings",
     "Claims",
     "Events",
+    "EventTypes",
     "Exposure",
     "Policies",
     "Quotes",

@@ -64,7 +64,14 @@ from .quote_params import (
     MoneyParam,
     VehicleParam,
 )
-from .webhook_endpoint import DeliveryAttempt, WebhookEndpoint, WebhookEndpointCreateParams
+from .event_type import EventType
+from .webhook_endpoint import (
+    DeliveryAttempt,
+    WebhookEndpoint,
+    WebhookEndpointCreateParams,
+    WebhookEndpointRecoverParams,
+    WebhookRecovery,
+)
 
 __all__ = [
     "CANCEL_REASONS",
@@ -131,6 +138,9 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookEndpointCreateParams",
     "WebhookEndpointEvent",
+    "WebhookEndpointRecoverParams",
+    "WebhookRecovery",
+    "EventType",
     "Wording",
     "parse_event",
 ]
