@@ -9,6 +9,7 @@ parts (heavy imports happen inside the commands, so ``yangguang --help`` stays q
 - ``listen``: ``yangguang listen``, events forwarded to a local URL as signed webhooks
 - ``trigger``: ``yangguang trigger``, a sandbox made to emit an event
 - ``batch``: ``yangguang quote-batch``, a CSV portfolio quoted many at a time
+- ``endpoints``: ``yangguang endpoints list|create|enable|recover|test``, webhook endpoints
 - ``_common``: exit codes, the one-line error, the ``--api-key``/``--base-url`` options
 
 This module builds the app from them and holds ``main``, the console script.
@@ -25,7 +26,7 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
-from . import batch, listen, serve, trigger
+from . import batch, endpoints, listen, serve, trigger
 from ._common import EXIT_INTERRUPTED, EXIT_OK, Command, Group, is_click_exception, one_line, settings
 
 __all__ = ["app", "main"]
@@ -49,6 +50,7 @@ app.add_typer(serve.sandbox_app, name="sandbox")
 app.command(cls=Command, epilog=listen.EPILOG)(listen.listen)
 app.command(cls=Command, epilog=trigger.EPILOG)(trigger.trigger)
 app.command("quote-batch", cls=Command, epilog=batch.EPILOG)(batch.quote_batch)
+app.add_typer(endpoints.endpoints_app, name="endpoints")
 
 
 def _version(value: bool) -> None:
