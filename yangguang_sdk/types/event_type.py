@@ -8,14 +8,15 @@ the catalog by itself; its description goes in ``EVENT_DESCRIPTIONS``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
 from pydantic import Field, TypeAdapter
 
 from ._base import APIObject
-from .event import KNOWN_EVENT_CLASSES
+from .event import KNOWN_EVENT_CLASSES, BaseEvent
 
-__all__ = ["EventType", "EVENT_DESCRIPTIONS", "event_catalog"]
+__all__ = ["EventType", "EVENT_DESCRIPTIONS", "build_catalog", "event_catalog"]
 
 EVENT_DESCRIPTIONS: dict[str, str] = {
     "quote.decided": "A referred quote (no credit score) was decided, 30 clock-minutes after it was made: approved or declined.",
@@ -56,8 +57,13 @@ class EventType(APIObject):
 @functools.lru_cache(maxsize=1)
 def event_catalog() -> tuple[dict[str, Any], ...]:
     """Every known event type as the API lists it, in the order of ``EVENT_TYPES``."""
+    return build_catalog(KNOWN_EVENT_CLASSES)
+
+
+def build_catalog(classes: Iterable[type[BaseEvent]]) -> tuple[dict[str, Any], ...]:
+    """The catalog entries of these event classes: one per value of each class's ``type`` Literal."""
     entries: list[dict[str, Any]] = []
-    for cls in KNOWN_EVENT_CLASSES:
+    for cls in classes:
         data_model = cls.model_fields["data"].annotation
         schema = TypeAdapter(data_model).json_schema(mode="serialization")
         data_object = getattr(data_model, "model_fields", {}).get("object")
