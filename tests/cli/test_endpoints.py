@@ -70,7 +70,5 @@ def test_usage_errors_name_the_option(runner: CliRunner, served: str, api_key: s
         ["endpoints", "create", "https://example.com/h", "--signing", "rsa", *auth],
     )
     assert bad.exit_code == 2 and "--signing" in bad.stderr
-    missing = runner.invoke(
-        app, ["endpoints", "enable", "whe_nothere", *auth]
-    )
+    missing = runner.invoke(app, ["endpoints", "enable", "whe_nothere", *auth])
     assert missing.exit_code == 1 and "whe_nothere" in missing.stderr

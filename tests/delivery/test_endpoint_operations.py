@@ -84,7 +84,9 @@ def test_recover_keeps_to_the_window_and_the_subscription(client: Client, receiv
     cancelled_at = client.events.list(type="policy.cancelled").data[0].timestamp
     assert client.webhook_endpoints.recover(endpoint.id, since=START, until=cancelled_at) == 0
     assert (
-        client.webhook_endpoints.recover(endpoint.id, since=START, until=cancelled_at + dt.timedelta(seconds=1))
+        client.webhook_endpoints.recover(
+            endpoint.id, since=START, until=cancelled_at + dt.timedelta(seconds=1)
+        )
         == 1
     )
 

@@ -550,7 +550,11 @@ def test_several_signature_lines_in_a_list_of_pairs(frozen_webhook: Callable[...
 
 def test_several_signature_lines_in_a_dict(frozen_webhook: Callable[..., Webhook]) -> None:
     body, pairs = _pairs()
-    listed = {"webhook-id": pairs[0][1], "webhook-timestamp": pairs[1][1], "webhook-signature": [v for _, v in pairs[2:]]}
+    listed = {
+        "webhook-id": pairs[0][1],
+        "webhook-timestamp": pairs[1][1],
+        "webhook-signature": [v for _, v in pairs[2:]],
+    }
     assert frozen_webhook(VECTOR_SECRET).verify(body, listed).id == "evt_lines"
     # A server that joined the repeated header with commas, as WSGI servers do.
     joined = {**listed, "webhook-signature": ",".join(v for _, v in pairs[2:])}
@@ -583,7 +587,7 @@ def test_several_signature_lines_in_werkzeug_headers(frozen_webhook: Callable[..
 
 
 def test_several_signature_lines_in_django_headers_and_meta(frozen_webhook: Callable[..., Webhook]) -> None:
-    from django.http.request import HttpHeaders
+    from django.http.request import HttpHeaders  # type: ignore[import-untyped]
 
     body, pairs = _pairs()
     meta = {
@@ -600,7 +604,11 @@ def test_a_comma_joined_header_with_only_bad_signatures_is_still_refused(
     frozen_webhook: Callable[..., Webhook],
 ) -> None:
     body, pairs = _pairs()
-    joined = {"webhook-id": pairs[0][1], "webhook-timestamp": pairs[1][1], "webhook-signature": f"{pairs[2][1]},{pairs[2][1]}"}
+    joined = {
+        "webhook-id": pairs[0][1],
+        "webhook-timestamp": pairs[1][1],
+        "webhook-signature": f"{pairs[2][1]},{pairs[2][1]}",
+    }
     with pytest.raises(WebhookVerificationError, match="no signature matched"):
         frozen_webhook(VECTOR_SECRET).verify(body, joined)
 

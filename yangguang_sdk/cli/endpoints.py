@@ -12,7 +12,17 @@ from typing import Annotated
 
 import typer
 
-from ._common import EXIT_USAGE, ApiKeyOption, BaseUrlOption, CLIError, Command, Group, command, make_client, resolve_credentials
+from ._common import (
+    EXIT_USAGE,
+    ApiKeyOption,
+    BaseUrlOption,
+    CLIError,
+    Command,
+    Group,
+    command,
+    make_client,
+    resolve_credentials,
+)
 
 __all__ = ["endpoints_app", "EPILOG", "parse_time"]
 
@@ -74,7 +84,9 @@ def create_endpoint(
     url: Annotated[str, typer.Argument(metavar="URL", help="Where to deliver (https://...).")],
     events: Annotated[
         list[str] | None,
-        typer.Option("--event", "-e", metavar="TYPE", help="An event type to receive (repeat it); all if none."),
+        typer.Option(
+            "--event", "-e", metavar="TYPE", help="An event type to receive (repeat it); all if none."
+        ),
     ] = None,
     signing: Annotated[
         str, typer.Option("--signing", metavar="KIND", help="ed25519 (default) or hmac-sha256.")
@@ -95,7 +107,9 @@ def create_endpoint(
 
 @endpoints_app.command("enable", cls=Command)
 @command
-def enable_endpoint(endpoint_id: EndpointId, api_key: ApiKeyOption = None, base_url: BaseUrlOption = None) -> None:
+def enable_endpoint(
+    endpoint_id: EndpointId, api_key: ApiKeyOption = None, base_url: BaseUrlOption = None
+) -> None:
     """Enable a disabled endpoint again; then `recover` sends the events it missed."""
     creds = resolve_credentials(api_key, base_url)
     with make_client(creds) as client:
@@ -108,7 +122,8 @@ def enable_endpoint(endpoint_id: EndpointId, api_key: ApiKeyOption = None, base_
 def recover_endpoint(
     endpoint_id: EndpointId,
     since: Annotated[
-        str, typer.Option("--since", metavar="TIME", help="From this time (2027-01-10 or 2027-01-10T08:00:00Z).")
+        str,
+        typer.Option("--since", metavar="TIME", help="From this time (2027-01-10 or 2027-01-10T08:00:00Z)."),
     ],
     until: Annotated[
         str | None, typer.Option("--until", metavar="TIME", help="Up to this time (default: now).")
@@ -127,7 +142,9 @@ def recover_endpoint(
 
 @endpoints_app.command("test", cls=Command)
 @command
-def test_endpoint(endpoint_id: EndpointId, api_key: ApiKeyOption = None, base_url: BaseUrlOption = None) -> None:
+def test_endpoint(
+    endpoint_id: EndpointId, api_key: ApiKeyOption = None, base_url: BaseUrlOption = None
+) -> None:
     """Deliver a webhook_endpoint.test event to the endpoint now; prints the event's id."""
     creds = resolve_credentials(api_key, base_url)
     with make_client(creds) as client:

@@ -104,7 +104,9 @@ def enable(endpoint_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Webho
     """Enable a disabled endpoint again (the insurer records ``webhook_endpoint.enabled``). Events
     missed while it was disabled are not resent: ``recover`` does that."""
     eid = path_id(endpoint_id, "endpoint_id", "whe_")
-    return APIRequest("POST", f"/v1/webhook_endpoints/{eid}/enable", WebhookEndpoint, body={}, **options(opts))
+    return APIRequest(
+        "POST", f"/v1/webhook_endpoints/{eid}/enable", WebhookEndpoint, body={}, **options(opts)
+    )
 
 
 def recover_request(
@@ -119,7 +121,9 @@ def recover_request(
     if params.until is not None and params.until <= params.since:
         raise ParameterError("must be after since", param="until")
     body = params.model_dump(mode="json")
-    return APIRequest("POST", f"/v1/webhook_endpoints/{eid}/recover", WebhookRecovery, body=body, **options(opts))
+    return APIRequest(
+        "POST", f"/v1/webhook_endpoints/{eid}/recover", WebhookRecovery, body=body, **options(opts)
+    )
 
 
 def send_test(endpoint_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Event]:

@@ -44,9 +44,9 @@ from ..types import (
 )
 from ..types._base import Timestamp
 from ..types._validation import describe_validation_error
+from ..types.event_type import event_catalog
 from ..types.metadata import METADATA_KEY_PATTERN
 from ..types.quote import ProductName
-from ..types.event_type import event_catalog
 from ..types.webhook_endpoint import WebhookEndpointRecoverParams, WebhookRecovery
 from .delivery import DeliveryWorker
 from .engine import Engine
@@ -787,7 +787,9 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     @app.get("/v1/event_types", **_doc(ListBody, "event_types"))
     def list_event_types(tenant: Tenant) -> JSONResponse:
         """Every event type: its description and the JSON Schema of its ``data``."""
-        return JSONResponse({"object": "list", "data": list(event_catalog()), "has_more": False, "next_cursor": None})
+        return JSONResponse(
+            {"object": "list", "data": list(event_catalog()), "has_more": False, "next_cursor": None}
+        )
 
     # -- test clock ------------------------------------------------------------------------
     @app.get("/v1/test_clock", **_doc(TestClock, "test_clock"))

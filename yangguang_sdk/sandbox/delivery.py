@@ -341,7 +341,9 @@ class DeliveryWorker:
                 self.engine.record_event(tenant, "webhook_endpoint.enabled", render(record))
         return render(record)
 
-    def recover(self, tenant: str, endpoint_id: str, params: WebhookEndpointRecoverParams | Mapping[str, Any]) -> Json:
+    def recover(
+        self, tenant: str, endpoint_id: str, params: WebhookEndpointRecoverParams | Mapping[str, Any]
+    ) -> Json:
         """Send again, as redeliveries in the endpoint's lane, every event from ``since`` (inclusive)
         to ``until`` (exclusive; now if None) that the endpoint subscribes to and that has no
         successful attempt to it. Returns how many were scheduled."""
@@ -358,7 +360,9 @@ class DeliveryWorker:
                 )
             delivered = {
                 attempt["event_id"]
-                for attempt in self.engine.scan_records(_ATTEMPTS, tenant, equals={"endpoint_id": endpoint_id})
+                for attempt in self.engine.scan_records(
+                    _ATTEMPTS, tenant, equals={"endpoint_id": endpoint_id}
+                )
                 if attempt["succeeded"]
             }
             wanted = set(endpoint["events"])

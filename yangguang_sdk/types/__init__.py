@@ -18,6 +18,7 @@ from .event import (
     WebhookEndpointEvent,
     parse_event,
 )
+from .event_type import EventType
 from .exposure import ExposureCheck, ExposureCheckParams
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode, VehicleIdentificationNumber
 from .money import Money
@@ -64,7 +65,6 @@ from .quote_params import (
     MoneyParam,
     VehicleParam,
 )
-from .event_type import EventType
 from .webhook_endpoint import (
     DeliveryAttempt,
     WebhookEndpoint,

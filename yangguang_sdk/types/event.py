@@ -41,9 +41,7 @@ ClaimEventType = Literal[
     "claim.opened", "claim.approved", "claim.rejected", "claim.paid", "recovery.received"
 ]
 RepaymentEventType = Literal["repayment.created"]
-EndpointEventType = Literal[
-    "webhook_endpoint.disabled", "webhook_endpoint.enabled", "webhook_endpoint.test"
-]
+EndpointEventType = Literal["webhook_endpoint.disabled", "webhook_endpoint.enabled", "webhook_endpoint.test"]
 
 _GROUPS: dict[str, tuple[str, ...]] = {
     "quote": get_args(QuoteEventType),

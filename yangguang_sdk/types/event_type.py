@@ -65,6 +65,7 @@ def build_catalog(classes: Iterable[type[BaseEvent]]) -> tuple[dict[str, Any], .
     entries: list[dict[str, Any]] = []
     for cls in classes:
         data_model = cls.model_fields["data"].annotation
+        assert data_model is not None, f"{cls.__name__} has no data annotation"
         schema = TypeAdapter(data_model).json_schema(mode="serialization")
         data_object = getattr(data_model, "model_fields", {}).get("object")
         object_name = data_object.default if data_object is not None else ""

@@ -293,7 +293,10 @@ class WebhookHandler:
             renewed = self.inbox.renew(job.key, job.token)
         except Exception as exc:
             self.logger.warning(
-                "could not renew the lease on event %s (%s); trying again", job.key, job.event.type, exc_info=exc
+                "could not renew the lease on event %s (%s); trying again",
+                job.key,
+                job.event.type,
+                exc_info=exc,
             )
             return True
         if not renewed:

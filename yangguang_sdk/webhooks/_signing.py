@@ -45,9 +45,14 @@ HMAC_PREFIX = "whsec_"
 ED25519_PUBLIC_PREFIX = "whpk_"
 ED25519_SECRET_PREFIX = "whsk_"
 
-Headers: TypeAlias = Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[tuple[bytes, bytes]]
-"""Request headers: a mapping (dict, Starlette/Django/Werkzeug headers) or (name, value) pairs,
-str or bytes (ASGI's raw headers)."""
+Headers: TypeAlias = (
+    Mapping[str, str]
+    | Mapping[str, Sequence[str]]
+    | Iterable[tuple[str, str]]
+    | Iterable[tuple[bytes, bytes]]
+)
+"""Request headers: a mapping (dict, Starlette/Django/Werkzeug headers, Django's ``META``; a value may
+list a repeated header's lines) or (name, value) pairs, str or bytes (ASGI's raw headers)."""
 
 _EXPECTED_PREFIXES = (
     "expected whsec_<base64> (HMAC-SHA256), whpk_<base64 of 32 bytes> (Ed25519 public key) "
@@ -428,7 +433,7 @@ class Webhook:
         ):
             raise ParameterError("must be a whole number of seconds >= 0, or None", param="tolerance")
         try:
-            return self._check(raw_body, headers, cast("int | None", tolerance))
+            return self._check(raw_body, headers, tolerance)
         except WebhookVerificationError:
             raise
         except Exception as exc:
