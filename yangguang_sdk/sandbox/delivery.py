@@ -18,6 +18,11 @@ event's own time.
 - Every attempt is recorded (``list_attempts``). ``redeliver`` starts a new chain of attempts for
   an event, same id, to each enabled endpoint subscribed to it. Deleting an endpoint stops its
   pending retries.
+- ``enable`` turns a disabled endpoint back on (``webhook_endpoint.enabled``); ``recover`` starts a
+  chain for every event of a window the endpoint subscribes to with no successful attempt to it;
+  ``send_test`` records a ``webhook_endpoint.test`` event and starts a chain to that endpoint only
+  (test events are never sent to the other endpoints, nor recovered). All are deferred work in the
+  endpoint's lane, like every attempt.
 - Ed25519 endpoints (the default) sign with a ``whsk_`` key the sandbox keeps and show the ``whpk_``
   public key as ``secret`` once; HMAC endpoints keep and show a ``whsec_`` secret. After
   ``rotate_secret`` the old key keeps signing beside the new one for ``ROTATION_GRACE`` (24 clock
