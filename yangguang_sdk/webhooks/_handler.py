@@ -13,6 +13,7 @@ import http
 import inspect
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -69,8 +70,12 @@ class _Renewer:
         self._due: dict[_Job, float] = {}
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
 
     def add(self, job: _Job) -> None:
+        if os.getpid() != self._pid:
+            # A forked worker (gunicorn --preload): the parent's thread does not exist here.
+            self._due, self._wake, self._thread, self._pid = {}, threading.Condition(), None, os.getpid()
         with self._wake:
             self._due[job] = time.monotonic() + self._interval
             if self._thread is None:
@@ -190,12 +195,13 @@ class WebhookHandler:
             if inspect.isawaitable(result):
                 _run_to_completion(result)
         except Exception as exc:
+            self._renewer.remove(job)  # before the release: no renewal may follow it
             return self._failed(job, exc)
         except BaseException:
+            self._renewer.remove(job)
             self._release(job)
             raise
-        finally:
-            self._renewer.remove(job)
+        self._renewer.remove(job)
         return self._succeeded(job)
 
     async def handle_async(self, raw_body: bytes | str, headers: Headers) -> tuple[int, bytes]:
