@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
 import subprocess
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -616,16 +618,24 @@ def test_a_comma_joined_header_with_only_bad_signatures_is_still_refused(
 # -- the clock and the tolerance (issue #16) -----------------------------------------------------
 
 
-@pytest.mark.parametrize("reading", [float("nan"), float("inf"), float("-inf")])
-def test_a_non_finite_clock_fails_closed(reading: float) -> None:
+@pytest.mark.parametrize("reading", [float("nan"), float("inf"), float("-inf"), Decimal("NaN"), None])
+def test_a_non_finite_clock_fails_closed(reading: object) -> None:
     body = event_bytes("evt_clock")
     headers = Webhook(VECTOR_SECRET).build_headers("evt_clock", body, timestamp=FROZEN_NOW)
     with pytest.raises(WebhookVerificationError, match="not a finite Unix time"):
-        Webhook(VECTOR_SECRET, now=lambda: reading).verify(body, headers)
+        Webhook(VECTOR_SECRET, now=lambda: reading).verify(body, headers)  # type: ignore[arg-type,return-value]
     # ...and an old replay stays refused (the NaN clock used to accept it).
     replay = Webhook(VECTOR_SECRET).build_headers("evt_clock", body, timestamp=1_000_000_000)
     with pytest.raises(WebhookVerificationError):
-        Webhook(VECTOR_SECRET, now=lambda: reading).verify(body, replay)
+        Webhook(VECTOR_SECRET, now=lambda: reading).verify(body, replay)  # type: ignore[arg-type,return-value]
+
+
+def test_a_finite_clock_of_any_number_type_is_read() -> None:
+    body = event_bytes("evt_clock")
+    headers = Webhook(VECTOR_SECRET).build_headers("evt_clock", body, timestamp=FROZEN_NOW)
+    for reading in (Decimal(FROZEN_NOW), FROZEN_NOW, float(FROZEN_NOW)):
+        clock = functools.partial(lambda value: value, reading)
+        assert Webhook(VECTOR_SECRET, now=clock).verify(body, headers).id == "evt_clock"
 
 
 def test_tolerance_none_skips_the_timestamp_check_only_when_asked() -> None:

@@ -13,6 +13,7 @@ import datetime as dt
 import hmac
 import json
 import math
+import numbers
 import os
 import re
 import time
@@ -303,6 +304,16 @@ def _signature_items(signature: str) -> list[tuple[str, str]]:
     return items
 
 
+def _finite_number(value: object) -> bool:
+    """True for a finite real number (int, float, Decimal, Fraction; not bool, NaN or infinity)."""
+    if isinstance(value, (bool, complex)) or not isinstance(value, numbers.Number):
+        return False
+    try:
+        return math.isfinite(value)  # type: ignore[arg-type]  # Decimal converts
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def _show(text: str, limit: int = 24) -> str:
     """A short, safe rendering of a header value for an error message."""
     return repr(text if len(text) <= limit else text[:limit] + "...")
@@ -457,11 +468,11 @@ class Webhook:
             )
         if tolerance is not None:
             now = self._now()
-            if not (isinstance(now, (int, float)) and math.isfinite(now)):
+            if not _finite_number(now):
                 # A clock reading NaN or infinity would pass or fail every comparison: fail closed.
+                shown = repr(now) if isinstance(now, float) else type(now).__name__
                 raise WebhookVerificationError(
-                    f"this receiver's clock (now=) returned {now if isinstance(now, float) else type(now).__name__!r}, "
-                    "not a finite Unix time: "
+                    f"this receiver's clock (now=) returned {shown}, not a finite Unix time: "
                     "cannot check webhook-timestamp, so the delivery is refused"
                 )
             skew = now - int(timestamp)
