@@ -276,7 +276,52 @@ def bench_webhooks(calls: int, repeats: int) -> list[tuple[str, float, float]]:
         pass
     result = interleaved(cases, calls, repeats)
     base = result.get("standardwebhooks: HMAC v1 (dict)")
-    return [(n, 1 / s, (base / s) if base else 1.0) for n, s in result.items()]
+    rows = [(n, 1 / s, (base / s) if base else 1.0) for n, s in result.items()]
+    return rows + bench_webhooks_policy_bound(calls, repeats)
+
+
+def policy_bound_body() -> bytes:
+    """A real ``policy.bound`` event from the sandbox (about 3.7 KB: a 12-line schedule), compact
+    JSON as the sandbox sends it."""
+    _, policy_bytes = sandbox_bytes()
+    event = {
+        "id": "evt_bound_1",
+        "object": "event",
+        "type": "policy.bound",
+        "timestamp": "2026-11-25T02:00:00Z",
+        "data": json.loads(policy_bytes),
+    }
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def bench_webhooks_policy_bound(calls: int, repeats: int) -> list[tuple[str, float, float]]:
+    """Section 2's rows for the larger body: verify + typed event against standardwebhooks' dict."""
+    from yangguang_sdk.webhooks import Webhook
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = policy_bound_body()
+    ts = int(time.time())
+    ours = Webhook(secret)
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(ts),
+        "webhook-signature": ours.sign("msg_1", ts, body),
+    }
+    size = f"policy.bound, {len(body) / 1024:.1f} KB"
+    cases: dict[str, Callable[[], Any]] = {
+        f"ours: HMAC v1 (verify_signature), {size}": lambda: ours.verify_signature(body, headers),
+        f"ours: HMAC v1 + typed event (verify), {size}": lambda: ours.verify(body, headers),
+    }
+    try:
+        import standardwebhooks
+
+        sw = standardwebhooks.Webhook(secret)
+        cases[f"standardwebhooks: HMAC v1 (dict), {size}"] = lambda: sw.verify(body, headers)
+    except ImportError:
+        return []
+    result = interleaved(cases, max(50, calls // 5), repeats)
+    base = result[f"standardwebhooks: HMAC v1 (dict), {size}"]
+    return [(n, 1 / s, base / s) for n, s in result.items()]
 
 
 def bench_async_throughput(checkouts: int, repeats: int) -> list[tuple[str, float, float]]:
@@ -419,6 +464,35 @@ def bench_handler(sizes: list[int]) -> list[tuple[str, float, float]]:
     return [(name, rate, rate / base) for name, rate, _ in rows]
 
 
+def bench_sqlite_inbox(events: int, repeats: int) -> list[tuple[str, float, float]]:
+    """``SQLiteInbox`` alone, one process: claim + complete per event, in a fresh file each run."""
+    import tempfile
+
+    from yangguang_sdk.webhooks import MemoryInbox, SQLiteInbox
+
+    def run(make: Callable[[str], Any]) -> float:
+        rates = []
+        for r in range(repeats):
+            tmp = tempfile.mkdtemp(prefix="yg-bench-inbox-")
+            inbox = make(f"{tmp}/inbox-{r}.db")
+            t0 = time.perf_counter()
+            for i in range(events):
+                token = inbox.claim(f"evt_{i}")
+                assert token is not None and inbox.complete(f"evt_{i}", token)
+            rates.append(events / (time.perf_counter() - t0))
+            close = getattr(inbox, "close", None)
+            if callable(close):
+                close()
+        return statistics.median(rates)
+
+    sqlite = run(lambda path: SQLiteInbox(path))
+    memory = run(lambda path: MemoryInbox())
+    return [
+        (f"SQLiteInbox, {events:,} events (claim + complete)", sqlite, 1.0),
+        (f"MemoryInbox, {events:,} events (claim + complete)", memory, memory / sqlite),
+    ]
+
+
 def bench_served_workers(quotes: int, repeats: int, tenants: int = 8) -> list[tuple[str, float, float]]:
     """Quotes per second of the served sandbox (``python -m yangguang_sdk.sandbox``): SQLite with one
     worker, PostgreSQL with one and with two workers (a fresh database each), ``quotes`` quotes
@@ -550,6 +624,14 @@ def main() -> int:
             "events per second",
             "vs first row",
             bench_handler([200] if args.quick else [1000, 10000]),
+        ),
+        "Target: `SQLiteInbox` at least 2,000 events per second in one process.",
+        "",
+        table(
+            "Inbox alone",
+            "events per second",
+            "vs SQLiteInbox",
+            bench_sqlite_inbox(500 if args.quick else 5000, 1 if args.quick else 3),
         ),
         "## 6. The served sandbox with workers (PostgreSQL, and SQLite for comparison)",
         "",

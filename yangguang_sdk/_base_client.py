@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         AsyncBalanceTransactions,
         AsyncClaims,
         AsyncEvents,
+        AsyncEventTypes,
         AsyncExposure,
         AsyncPolicies,
         AsyncQuotes,
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
         BalanceTransactions,
         Claims,
         Events,
+        EventTypes,
         Exposure,
         Policies,
         Quotes,
@@ -219,6 +221,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         "BalanceTransactions"
     )
     statements: LazyResource[Statements, AsyncStatements] = LazyResource("Statements")
+    event_types: LazyResource[EventTypes, AsyncEventTypes] = LazyResource("EventTypes")
 
     def __init__(
         self,

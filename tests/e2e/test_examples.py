@@ -74,6 +74,16 @@ def run(name: str) -> str:
                 "The portfolio at the end: 1 cancelled, 1 claimed, 18 completed.",
             ],
         ),
+        (
+            "webhook_outage.py",
+            [
+                "(webhook_endpoint.test) processed: True",
+                "after four days down the endpoint is disabled (retries_exhausted)",
+                "enabled again; recover sent 3 missed events",
+                "a second recovery from the start finds 0 to send",
+                "the shop processed 6 events, each once: True",
+            ],
+        ),
     ],
 )
 def test_example_runs_and_tells_its_story(name: str, phrases: list[str]) -> None:

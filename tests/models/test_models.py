@@ -58,6 +58,7 @@ VALID_REQUESTS: dict[str, dict[str, Any]] = {
     },
     "RepaymentCreateParams": {"policy_id": "pol_1", "installment": 1, "amount": MONEY, "paid_at": NOW},
     "WebhookEndpointCreateParams": {"url": "https://x.test/hook"},
+    "WebhookEndpointRecoverParams": {"since": NOW},
 }
 
 INSTALLMENT = {
@@ -136,6 +137,14 @@ VALID_RESPONSES: dict[str, dict[str, Any]] = {
     "Statement": STATEMENT,
     "StatementEvent": {"type": "statement.finalized", "timestamp": NOW, "data": STATEMENT},
     "WebhookEndpoint": {"id": "whe_1", "url": "https://x.test"},
+    "WebhookRecovery": {"endpoint_id": "whe_1", "since": NOW, "recovered": 2},
+    "EventType": {
+        "id": "claim.paid",
+        "type": "claim.paid",
+        "description": "The claim was paid.",
+        "data_object": "claim",
+        "data_schema": {"type": "object"},
+    },
     "BaseEvent": {"type": "x.y", "timestamp": NOW},
     "ClaimEvent": {
         "type": "claim.paid",

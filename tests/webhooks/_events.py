@@ -48,10 +48,18 @@ def event_bytes(event_id: str = "evt_test_1", event_type: str = "claim.paid", ve
 
 
 def run_worker_processes(
-    inbox_spec: str, workdir: Path, *, events: int = 30, workers: int = 4
+    inbox_spec: str,
+    workdir: Path,
+    *,
+    events: int = 30,
+    workers: int = 4,
+    lease: float = 30,
+    function_seconds: float = 0,
+    fail_rate: float = 0.33,
 ) -> Counter[str]:
     """Start ``workers`` receiver processes on one inbox, each delivering the same ``events`` (plus
-    duplicates) with a function that fails a third of the time; returns successful runs per event."""
+    duplicates) with a function that fails ``fail_rate`` of the time (and takes ``function_seconds``,
+    if given); returns successful runs per event."""
     secret = "whsec_" + base64.b64encode(b"multi-process-test-key!!").decode()
     webhook = Webhook(secret, now=lambda: FROZEN_NOW)
     deliveries = []
@@ -68,7 +76,18 @@ def run_worker_processes(
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     processes = [
         subprocess.Popen(
-            [sys.executable, str(WORKER), inbox_spec, str(spec_path), str(runs), str(n), str(start_at)],
+            [
+                sys.executable,
+                str(WORKER),
+                inbox_spec,
+                str(spec_path),
+                str(runs),
+                str(n),
+                str(start_at),
+                str(lease),
+                str(function_seconds),
+                str(fail_rate),
+            ],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -152,7 +154,7 @@ def test_event_held_by_another_worker_answers_409(handler: WebhookHandler) -> No
 
 def test_unavailable_inbox_answers_503() -> None:
     class BrokenInbox(MemoryInbox):
-        def claim(self, event_id: str) -> bool:
+        def claim(self, event_id: str) -> str | None:
             raise OSError("disk full")
 
     handler = WebhookHandler(Webhook(SECRET, now=lambda: FROZEN_NOW), inbox=BrokenInbox())
@@ -162,7 +164,7 @@ def test_unavailable_inbox_answers_503() -> None:
 
 def test_inbox_that_cannot_record_success_answers_503() -> None:
     class ForgetfulInbox(MemoryInbox):
-        def complete(self, event_id: str) -> None:
+        def complete(self, event_id: str, token: str) -> bool:
             raise OSError("read-only")
 
     handler = WebhookHandler(Webhook(SECRET, now=lambda: FROZEN_NOW), inbox=ForgetfulInbox())
@@ -377,3 +379,109 @@ def test_on_returns_the_function_unchanged(handler: WebhookHandler) -> None:
     decorated: Callable[[Event], None] = handler.on("claim.paid")(noop)
     assert decorated is noop
     assert handler.function_for("claim.paid") is noop and handler.function_for("claim.opened") is None
+
+
+# -- claims, leases and the message id (issue #16) -------------------------------------------------
+
+
+def test_the_handler_keys_on_webhook_id_not_the_bodys_id(handler: WebhookHandler) -> None:
+    seen: list[str] = []
+    handler.on("claim.paid")(lambda event: seen.append(event.id))
+    body = event_bytes("evt_body_id")
+    first = SIGNER.build_headers("msg_1", body)
+    second = SIGNER.build_headers("msg_2", body)  # same body, another message: processed again
+    assert answer(handler.handle(body, first)) == (
+        200,
+        {"status": "processed", "event_id": "msg_1", "type": "claim.paid"},
+    )
+    assert answer(handler.handle(body, first))[1]["status"] == "duplicate"
+    assert answer(handler.handle(body, second))[1]["status"] == "processed"
+    assert seen == ["evt_body_id", "evt_body_id"]
+    assert handler.inbox.is_done("msg_1") and not handler.inbox.is_done("evt_body_id")
+
+
+class SteppingClock:
+    """A MemoryInbox clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_function_whose_lease_was_taken_over_logs_it_and_cannot_complete_the_new_claim(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = SteppingClock()
+    inbox = MemoryInbox(3, clock=clock)
+    handler = WebhookHandler(Webhook(SECRET, now=lambda: FROZEN_NOW), inbox=inbox)
+    taken: list[str | None] = []
+
+    @handler.on("claim.paid")
+    def slow(event: Event) -> None:
+        clock.now += 10  # the lease (3 s) expired while this ran, and no renewal came in time...
+        taken.append(inbox.claim("evt_h_1"))  # ...so another worker claimed the event
+
+    with caplog.at_level(logging.WARNING, logger="yangguang_sdk.webhooks"):
+        status, _ = handler.handle(*delivery())
+    assert status == 200
+    assert taken[0] is not None
+    assert not inbox.is_done("evt_h_1")  # the other worker's claim stands
+    assert inbox.complete("evt_h_1", taken[0])
+    assert "lease on event evt_h_1 (claim.paid) was lost" in caplog.text
+    assert SECRET.removeprefix("whsec_") not in caplog.text
+
+
+def test_a_failing_function_whose_lease_was_taken_over_does_not_release_the_new_claim(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = SteppingClock()
+    inbox = MemoryInbox(3, clock=clock)
+    handler = WebhookHandler(Webhook(SECRET, now=lambda: FROZEN_NOW), inbox=inbox)
+    taken: list[str | None] = []
+
+    @handler.on("claim.paid")
+    def slow(event: Event) -> None:
+        clock.now += 10
+        taken.append(inbox.claim("evt_h_1"))
+        raise RuntimeError("failed")
+
+    with caplog.at_level(logging.WARNING, logger="yangguang_sdk.webhooks"):
+        assert handler.handle(*delivery())[0] == 500
+    assert taken[0] is not None
+    assert inbox.claim("evt_h_1") is None  # still held by the other worker
+    assert "was lost before it could be released" in caplog.text
+
+
+def test_the_lease_is_renewed_while_a_slow_function_runs(tmp_path: Path) -> None:
+    inbox = SQLiteInbox(tmp_path / "inbox.db", lease_seconds=3)
+    handler = WebhookHandler(Webhook(SECRET, now=lambda: FROZEN_NOW), inbox=inbox)
+    others: list[str | None] = []
+
+    @handler.on("claim.paid")
+    def slow(event: Event) -> None:
+        time.sleep(4.5)  # longer than the lease: only renewals keep the claim
+        others.append(SQLiteInbox(tmp_path / "inbox.db").claim("evt_h_1"))
+        time.sleep(2)
+
+    assert handler.handle(*delivery())[0] == 200
+    assert others == [None] and inbox.is_done("evt_h_1")
+    deadline = time.monotonic() + 3
+    while any(t.name == "yangguang-lease-renewer" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the renewer thread did not stop"
+        time.sleep(0.01)
+
+
+async def test_handle_async_renews_the_lease_too(tmp_path: Path) -> None:
+    inbox = SQLiteInbox(tmp_path / "inbox.db", lease_seconds=3)
+    handler = WebhookHandler(Webhook(SECRET, now=lambda: FROZEN_NOW), inbox=inbox)
+    others: list[str | None] = []
+
+    @handler.on("claim.paid")
+    async def slow(event: Event) -> None:
+        await asyncio.sleep(4.5)
+        others.append(SQLiteInbox(tmp_path / "inbox.db").claim("evt_h_1"))
+
+    assert (await handler.handle_async(*delivery()))[0] == 200
+    assert others == [None] and inbox.is_done("evt_h_1")

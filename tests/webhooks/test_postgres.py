@@ -35,6 +35,17 @@ def test_four_processes_deliver_the_same_events_and_each_function_runs_once(
     assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
 
 
+def test_four_processes_with_a_lease_shorter_than_the_function_run_each_event_once(
+    pg_dsn: str, tmp_path: Path
+) -> None:
+    # Lease 3 s, function 5 s: without renewal a second worker takes over after 3 s (issue #16).
+    table = f"inbox_{uuid.uuid4().hex[:12]}"
+    counts = run_worker_processes(
+        f"postgres:{table}:{pg_dsn}", tmp_path, events=3, lease=3, function_seconds=5, fail_rate=0
+    )
+    assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
+
+
 def test_handler_with_postgres_inbox_processes_once(inbox: PostgresInbox) -> None:
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     handler = WebhookHandler(Webhook(secret, now=lambda: FROZEN_NOW), inbox=inbox)
@@ -54,8 +65,8 @@ def test_schema_qualified_table_is_created_and_used(pg_dsn: str) -> None:
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     with PostgresInbox(pg_dsn, table=f"{schema}.webhook_inbox") as inbox:
-        assert inbox.claim("evt_1")
-        inbox.complete("evt_1")
+        token = inbox.claim("evt_1")
+        assert token is not None and inbox.complete("evt_1", token)
     with psycopg.connect(pg_dsn) as conn:
         row = conn.execute(f"SELECT status, attempts FROM {schema}.webhook_inbox").fetchone()
     assert row == ("done", 1)
@@ -89,19 +100,21 @@ def test_many_inboxes_creating_one_table_at_once_do_not_collide(pg_dsn: str) -> 
 def test_a_dropped_pooled_connection_is_replaced(inbox: PostgresInbox, pg_dsn: str) -> None:
     import psycopg
 
-    assert inbox.claim("evt_1")
+    token = inbox.claim("evt_1")
+    assert token is not None
     with psycopg.connect(pg_dsn, autocommit=True) as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE pid <> pg_backend_pid() AND query LIKE %s",
             (f"%{inbox.table}%",),
         )
-    inbox.complete("evt_1")
+    assert inbox.complete("evt_1", token)
     assert inbox.is_done("evt_1")
 
 
 def test_purge_deletes_only_old_done_events(inbox: PostgresInbox) -> None:
-    inbox.complete("evt_old")
+    token = inbox.claim("evt_old")
+    assert token is not None and inbox.complete("evt_old", token)
     assert inbox.claim("evt_pending")
     assert inbox.purge(older_than_seconds=3600) == 0
     assert inbox.purge(older_than_seconds=0) == 1

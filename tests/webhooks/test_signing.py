@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
 import subprocess
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -522,3 +524,151 @@ def test_importing_webhooks_loads_neither_pydantic_nor_cryptography() -> None:
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"
+
+
+# -- several webhook-signature lines, for every header container (issue #16) ----------------------
+
+
+def _two_signature_lines() -> tuple[bytes, str, str, list[tuple[str, str]]]:
+    """A body, its id and timestamp headers, and two signature lines: a stale one, then the good one."""
+    body = event_bytes("evt_lines")
+    good = Webhook(VECTOR_SECRET).sign("msg_lines", FROZEN_NOW, body)
+    stale = Webhook(generate_hmac_secret()).sign("msg_lines", FROZEN_NOW, body)
+    lines = [("webhook-signature", stale), ("webhook-signature", good)]
+    return body, "msg_lines", str(FROZEN_NOW), lines
+
+
+def _pairs() -> tuple[bytes, list[tuple[str, str]]]:
+    body, msg_id, timestamp, lines = _two_signature_lines()
+    return body, [("webhook-id", msg_id), ("webhook-timestamp", timestamp), *lines]
+
+
+def test_several_signature_lines_in_a_list_of_pairs(frozen_webhook: Callable[..., Webhook]) -> None:
+    body, pairs = _pairs()
+    assert frozen_webhook(VECTOR_SECRET).verify(body, pairs).id == "evt_lines"
+    raw = [(name.encode(), value.encode()) for name, value in pairs]  # ASGI's raw headers
+    assert frozen_webhook(VECTOR_SECRET).verify(body, raw).id == "evt_lines"
+
+
+def test_several_signature_lines_in_a_dict(frozen_webhook: Callable[..., Webhook]) -> None:
+    body, pairs = _pairs()
+    listed = {
+        "webhook-id": pairs[0][1],
+        "webhook-timestamp": pairs[1][1],
+        "webhook-signature": [v for _, v in pairs[2:]],
+    }
+    assert frozen_webhook(VECTOR_SECRET).verify(body, listed).id == "evt_lines"
+    # A server that joined the repeated header with commas, as WSGI servers do.
+    joined = {**listed, "webhook-signature": ",".join(v for _, v in pairs[2:])}
+    assert frozen_webhook(VECTOR_SECRET).verify(body, joined).id == "evt_lines"
+    spaced = {**listed, "webhook-signature": ", ".join(v for _, v in pairs[2:])}
+    assert frozen_webhook(VECTOR_SECRET).verify(body, spaced).id == "evt_lines"
+
+
+def test_several_signature_lines_in_starlette_headers(frozen_webhook: Callable[..., Webhook]) -> None:
+    from starlette.datastructures import Headers as StarletteHeaders
+
+    body, pairs = _pairs()
+    headers = StarletteHeaders(raw=[(n.encode("latin-1"), v.encode("latin-1")) for n, v in pairs])
+    assert headers.get("webhook-signature") == pairs[2][1]  # what the old code read: the stale line
+    assert frozen_webhook(VECTOR_SECRET).verify(body, headers).id == "evt_lines"
+
+
+def test_several_signature_lines_in_werkzeug_headers(frozen_webhook: Callable[..., Webhook]) -> None:
+    from werkzeug.datastructures import EnvironHeaders
+    from werkzeug.datastructures import Headers as WerkzeugHeaders
+
+    body, pairs = _pairs()
+    assert frozen_webhook(VECTOR_SECRET).verify(body, WerkzeugHeaders(pairs)).id == "evt_lines"
+    environ = {
+        "HTTP_WEBHOOK_ID": pairs[0][1],
+        "HTTP_WEBHOOK_TIMESTAMP": pairs[1][1],
+        "HTTP_WEBHOOK_SIGNATURE": ",".join(v for _, v in pairs[2:]),  # as the WSGI server joined them
+    }
+    assert frozen_webhook(VECTOR_SECRET).verify(body, EnvironHeaders(environ)).id == "evt_lines"
+
+
+def test_several_signature_lines_in_django_headers_and_meta(frozen_webhook: Callable[..., Webhook]) -> None:
+    from django.http.request import HttpHeaders  # type: ignore[import-untyped]
+
+    body, pairs = _pairs()
+    meta = {
+        "HTTP_WEBHOOK_ID": pairs[0][1],
+        "HTTP_WEBHOOK_TIMESTAMP": pairs[1][1],
+        "HTTP_WEBHOOK_SIGNATURE": ",".join(v for _, v in pairs[2:]),
+        "CONTENT_TYPE": "application/json",
+    }
+    assert frozen_webhook(VECTOR_SECRET).verify(body, HttpHeaders(meta)).id == "evt_lines"
+    assert frozen_webhook(VECTOR_SECRET).verify(body, meta).id == "evt_lines"
+
+
+def test_a_comma_joined_header_with_only_bad_signatures_is_still_refused(
+    frozen_webhook: Callable[..., Webhook],
+) -> None:
+    body, pairs = _pairs()
+    joined = {
+        "webhook-id": pairs[0][1],
+        "webhook-timestamp": pairs[1][1],
+        "webhook-signature": f"{pairs[2][1]},{pairs[2][1]}",
+    }
+    with pytest.raises(WebhookVerificationError, match="no signature matched"):
+        frozen_webhook(VECTOR_SECRET).verify(body, joined)
+
+
+# -- the clock and the tolerance (issue #16) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("reading", [float("nan"), float("inf"), float("-inf"), Decimal("NaN"), None])
+def test_a_non_finite_clock_fails_closed(reading: object) -> None:
+    body = event_bytes("evt_clock")
+    headers = Webhook(VECTOR_SECRET).build_headers("evt_clock", body, timestamp=FROZEN_NOW)
+    with pytest.raises(WebhookVerificationError, match="not a finite Unix time"):
+        Webhook(VECTOR_SECRET, now=lambda: reading).verify(body, headers)  # type: ignore[arg-type,return-value]
+    # ...and an old replay stays refused (the NaN clock used to accept it).
+    replay = Webhook(VECTOR_SECRET).build_headers("evt_clock", body, timestamp=1_000_000_000)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(VECTOR_SECRET, now=lambda: reading).verify(body, replay)  # type: ignore[arg-type,return-value]
+
+
+def test_a_finite_clock_of_any_number_type_is_read() -> None:
+    body = event_bytes("evt_clock")
+    headers = Webhook(VECTOR_SECRET).build_headers("evt_clock", body, timestamp=FROZEN_NOW)
+    for reading in (Decimal(FROZEN_NOW), FROZEN_NOW, float(FROZEN_NOW)):
+        clock = functools.partial(lambda value: value, reading)
+        assert Webhook(VECTOR_SECRET, now=clock).verify(body, headers).id == "evt_clock"
+
+
+def test_tolerance_none_skips_the_timestamp_check_only_when_asked() -> None:
+    body = event_bytes("evt_stored")
+    headers = Webhook(VECTOR_SECRET).build_headers("evt_stored", body, timestamp=1_000_000_000)
+    live = Webhook(VECTOR_SECRET, now=lambda: FROZEN_NOW)
+    with pytest.raises(WebhookVerificationError, match="in the past"):
+        live.verify(body, headers)
+    assert live.verify(body, headers, tolerance=None).id == "evt_stored"
+    assert live.verify_raw(body, headers, tolerance=None)["id"] == "evt_stored"
+    assert live.verify_signature(body, headers, tolerance=None) == "evt_stored"
+    with pytest.raises(WebhookVerificationError, match="in the past"):
+        live.verify(body, headers, tolerance=3600)
+    # The signature is still checked.
+    tampered = body.replace(b"evt_stored", b"evt_stolen")
+    with pytest.raises(WebhookVerificationError, match="no signature matched"):
+        live.verify(tampered, headers, tolerance=None)
+    with pytest.raises(ParameterError, match="tolerance"):
+        live.verify(body, headers, tolerance=-1)
+
+
+def test_verify_message_returns_the_webhook_id_and_the_event(frozen_webhook: Callable[..., Webhook]) -> None:
+    body = event_bytes("evt_body")
+    headers = Webhook(VECTOR_SECRET).build_headers("msg_other", body, timestamp=FROZEN_NOW)
+    msg_id, event = frozen_webhook(VECTOR_SECRET).verify_message(body, headers)
+    assert (msg_id, event.id) == ("msg_other", "evt_body")
+
+
+def test_the_hmac_key_matches_the_standard_library() -> None:
+    key = b"k" * 100  # longer than a SHA-256 block: hashed first, as RFC 2104 says
+    message = b"msg.1614265330." + b"x" * 5000
+    expected = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest())
+    assert _HmacKey(key).b64_signature(message) == expected
+    assert _HmacKey(b"short").b64_signature(message) == base64.b64encode(
+        hmac.new(b"short", message, hashlib.sha256).digest()
+    )

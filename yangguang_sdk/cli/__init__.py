@@ -10,6 +10,7 @@ parts (heavy imports happen inside the commands, so ``yangguang --help`` stays q
 - ``trigger``: ``yangguang trigger``, a sandbox made to emit an event
 - ``batch``: ``yangguang quote-batch``, a CSV portfolio quoted many at a time
 - ``statements``: ``yangguang statements MONTH``, a month's statement as CSV or JSON
+- ``endpoints``: ``yangguang endpoints list|create|enable|recover|test``, webhook endpoints
 - ``_common``: exit codes, the one-line error, the ``--api-key``/``--base-url`` options
 
 This module builds the app from them and holds ``main``, the console script.
@@ -26,7 +27,7 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
-from . import batch, listen, serve, statements, trigger
+from . import batch, endpoints, listen, serve, statements, trigger
 from ._common import EXIT_INTERRUPTED, EXIT_OK, Command, Group, is_click_exception, one_line, settings
 
 __all__ = ["app", "main"]
@@ -52,6 +53,7 @@ app.command(cls=Command, epilog=listen.EPILOG)(listen.listen)
 app.command(cls=Command, epilog=trigger.EPILOG)(trigger.trigger)
 app.command("quote-batch", cls=Command, epilog=batch.EPILOG)(batch.quote_batch)
 app.command(cls=Command, epilog=statements.EPILOG)(statements.statements)
+app.add_typer(endpoints.endpoints_app, name="endpoints")
 
 
 def _version(value: bool) -> None:

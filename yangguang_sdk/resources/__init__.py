@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .balance_transactions import AsyncBalanceTransactions, BalanceTransactions
 from .claims import AsyncClaims, Claims
+from .event_types import AsyncEventTypes, EventTypes
 from .events import AsyncEvents, Events
 from .exposure import AsyncExposure, Exposure
 from .policies import AsyncPolicies, Policies
@@ -18,6 +19,7 @@ __all__ = [
     "AsyncBalanceTransactions",
     "AsyncClaims",
     "AsyncEvents",
+    "AsyncEventTypes",
     "AsyncExposure",
     "AsyncPolicies",
     "AsyncQuotes",
@@ -29,6 +31,7 @@ __all__ = [
     "BalanceTransactions",
     "Claims",
     "Events",
+    "EventTypes",
     "Exposure",
     "Policies",
     "Quotes",

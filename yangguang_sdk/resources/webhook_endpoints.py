@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Literal
 
 from typing_extensions import Unpack
 
 from .._request import APIRequest
-from ..types.webhook_endpoint import DeliveryAttempt, WebhookEndpoint, WebhookEndpointCreateParams
+from ..errors import ParameterError
+from ..types.event import Event
+from ..types.webhook_endpoint import (
+    DeliveryAttempt,
+    WebhookEndpoint,
+    WebhookEndpointCreateParams,
+    WebhookEndpointRecoverParams,
+    WebhookRecovery,
+)
 from ._resource import (
     AsyncAPIResource,
     RequestOptions,
@@ -91,6 +100,38 @@ def attempts(
     )
 
 
+def enable(endpoint_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[WebhookEndpoint]:
+    """Enable a disabled endpoint again (the insurer records ``webhook_endpoint.enabled``). Events
+    missed while it was disabled are not resent: ``recover`` does that."""
+    eid = path_id(endpoint_id, "endpoint_id", "whe_")
+    return APIRequest(
+        "POST", f"/v1/webhook_endpoints/{eid}/enable", WebhookEndpoint, body={}, **options(opts)
+    )
+
+
+def recover_request(
+    endpoint_id: str,
+    *,
+    since: dt.datetime,
+    until: dt.datetime | None = None,
+    **opts: Unpack[RequestOptions],
+) -> APIRequest[WebhookRecovery]:
+    eid = path_id(endpoint_id, "endpoint_id", "whe_")
+    params = validate_params(WebhookEndpointRecoverParams, {"since": since, "until": until})
+    if params.until is not None and params.until <= params.since:
+        raise ParameterError("must be after since", param="until")
+    body = params.model_dump(mode="json")
+    return APIRequest(
+        "POST", f"/v1/webhook_endpoints/{eid}/recover", WebhookRecovery, body=body, **options(opts)
+    )
+
+
+def send_test(endpoint_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Event]:
+    """Deliver a ``webhook_endpoint.test`` event to this endpoint now (to it only); returns the event."""
+    eid = path_id(endpoint_id, "endpoint_id", "whe_")
+    return APIRequest("POST", f"/v1/webhook_endpoints/{eid}/send_test", Event, body={}, **options(opts))
+
+
 class WebhookEndpoints(SyncAPIResource):
     create = sync_method(create)
     retrieve = sync_method(retrieve)
@@ -98,6 +139,21 @@ class WebhookEndpoints(SyncAPIResource):
     delete = sync_method(delete)
     rotate_secret = sync_method(rotate_secret)
     attempts = sync_list(attempts)
+    enable = sync_method(enable)
+    send_test = sync_method(send_test)
+
+    def recover(
+        self,
+        endpoint_id: str,
+        *,
+        since: dt.datetime,
+        until: dt.datetime | None = None,
+        **opts: Unpack[RequestOptions],
+    ) -> int:
+        """Send again every event from ``since`` (inclusive) to ``until`` (exclusive; now if None)
+        that the endpoint subscribes to and that has no successful attempt to it, in the endpoint's
+        order; returns how many. Use it after an outage, once the endpoint is enabled."""
+        return self._client.execute(recover_request(endpoint_id, since=since, until=until, **opts)).recovered
 
 
 class AsyncWebhookEndpoints(AsyncAPIResource):
@@ -107,3 +163,19 @@ class AsyncWebhookEndpoints(AsyncAPIResource):
     delete = async_method(delete)
     rotate_secret = async_method(rotate_secret)
     attempts = async_list(attempts)
+    enable = async_method(enable)
+    send_test = async_method(send_test)
+
+    async def recover(
+        self,
+        endpoint_id: str,
+        *,
+        since: dt.datetime,
+        until: dt.datetime | None = None,
+        **opts: Unpack[RequestOptions],
+    ) -> int:
+        """Send again every event from ``since`` (inclusive) to ``until`` (exclusive; now if None)
+        that the endpoint subscribes to and that has no successful attempt to it, in the endpoint's
+        order; returns how many. Use it after an outage, once the endpoint is enabled."""
+        recovery = await self._client.execute(recover_request(endpoint_id, since=since, until=until, **opts))
+        return recovery.recovered

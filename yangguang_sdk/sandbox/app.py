@@ -45,8 +45,10 @@ from ..types import (
 )
 from ..types._base import Timestamp
 from ..types._validation import describe_validation_error
+from ..types.event_type import event_catalog
 from ..types.metadata import METADATA_KEY_PATTERN
 from ..types.quote import ProductName
+from ..types.webhook_endpoint import WebhookEndpointRecoverParams, WebhookRecovery
 from .delivery import DeliveryWorker
 from .engine import Engine
 from .errors import ErrorKind, SandboxError
@@ -748,6 +750,46 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
             webhooks.list_attempts(
                 tenant, endpoint_id, event_id=event_id, limit=limit, starting_after=starting_after
             )
+        )
+
+    @app.post("/v1/webhook_endpoints/{endpoint_id}/enable", **_doc(WebhookEndpoint, "webhook_endpoints"))
+    async def enable_webhook_endpoint(
+        tenant: Tenant, endpoint_id: EndpointId, fingerprint: Fingerprint, key: IdemKey = None
+    ) -> JSONResponse:
+        """Enable a disabled endpoint again (``webhook_endpoint.enabled``); missed events are not
+        resent: ``recover`` does that."""
+        return idempotent(tenant, key, fingerprint, lambda: webhooks.enable(tenant, endpoint_id))
+
+    @app.post("/v1/webhook_endpoints/{endpoint_id}/recover", **_doc(WebhookRecovery, "webhook_endpoints"))
+    async def recover_webhook_endpoint(
+        params: WebhookEndpointRecoverParams,
+        tenant: Tenant,
+        endpoint_id: EndpointId,
+        fingerprint: Fingerprint,
+        key: IdemKey = None,
+    ) -> JSONResponse:
+        """Send again every event from ``since`` to ``until`` (now if null) that the endpoint
+        subscribes to and that has no successful attempt to it; ``recovered`` says how many."""
+        return idempotent(tenant, key, fingerprint, lambda: webhooks.recover(tenant, endpoint_id, params))
+
+    @app.post(
+        "/v1/webhook_endpoints/{endpoint_id}/send_test",
+        response_model=None,
+        responses={200: {"description": "The webhook_endpoint.test event, being delivered"}, **_ERRORS},
+        tags=["webhook_endpoints"],
+    )
+    async def send_test_webhook(
+        tenant: Tenant, endpoint_id: EndpointId, fingerprint: Fingerprint, key: IdemKey = None
+    ) -> JSONResponse:
+        """Deliver a ``webhook_endpoint.test`` event to this endpoint now (to it only)."""
+        return idempotent(tenant, key, fingerprint, lambda: webhooks.send_test(tenant, endpoint_id))
+
+    # -- the event catalog -----------------------------------------------------------------
+    @app.get("/v1/event_types", **_doc(ListBody, "event_types"))
+    def list_event_types(tenant: Tenant) -> JSONResponse:
+        """Every event type: its description and the JSON Schema of its ``data``."""
+        return JSONResponse(
+            {"object": "list", "data": list(event_catalog()), "has_more": False, "next_cursor": None}
         )
 
     # -- test clock ------------------------------------------------------------------------

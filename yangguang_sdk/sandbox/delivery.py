@@ -18,6 +18,11 @@ event's own time.
 - Every attempt is recorded (``list_attempts``). ``redeliver`` starts a new chain of attempts for
   an event, same id, to each enabled endpoint subscribed to it. Deleting an endpoint stops its
   pending retries.
+- ``enable`` turns a disabled endpoint back on (``webhook_endpoint.enabled``); ``recover`` starts a
+  chain for every event of a window the endpoint subscribes to with no successful attempt to it;
+  ``send_test`` records a ``webhook_endpoint.test`` event and starts a chain to that endpoint only
+  (test events are never sent to the other endpoints, nor recovered). All are deferred work in the
+  endpoint's lane, like every attempt.
 - Ed25519 endpoints (the default) sign with a ``whsk_`` key the sandbox keeps and show the ``whpk_``
   public key as ``secret`` once; HMAC endpoints keep and show a ``whsec_`` secret. After
   ``rotate_secret`` the old key keeps signing beside the new one for ``ROTATION_GRACE`` (24 clock
@@ -63,12 +68,12 @@ import httpx
 from .._logs import get_logger
 from .._version import __version__
 from ..types.event import EVENT_TYPES
-from ..types.webhook_endpoint import WebhookEndpointCreateParams
+from ..types.webhook_endpoint import WebhookEndpointCreateParams, WebhookEndpointRecoverParams
 from ..webhooks import Webhook, generate_ed25519_keypair, generate_hmac_secret
 from . import clock as clock_module
 from .clock import UTC, format_ts, parse_ts
 from .engine import Engine, render
-from .errors import Invalid, NotFound, SandboxError, validated
+from .errors import Conflict, Invalid, NotFound, SandboxError, validated
 from .store import Timer
 from .urls import check_url, guarded_transport
 
@@ -120,6 +125,7 @@ _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 """The ``time.monotonic()`` by which the current thread's attempt must be over."""
 
 Json = dict[str, Any]
+_TEST_EVENT = "webhook_endpoint.test"
 
 
 @dataclass(frozen=True)
@@ -328,6 +334,86 @@ class DeliveryWorker:
                 self._schedule(tenant, endpoint["id"], event_id, 1, self.engine.now(tenant), redelivery=True)
         return event
 
+    def enable(self, tenant: str, endpoint_id: str) -> Json:
+        """Enable a disabled endpoint again (its failure state cleared: the next event starts a new
+        chain of ten attempts) and record ``webhook_endpoint.enabled``; an enabled one is returned
+        as it is. Events missed while it was disabled are not resent: ``recover`` does that."""
+        with self.engine.atomic(tenant):
+            record = self._load(tenant, endpoint_id)
+            if record["status"] != "enabled":
+                record.update(status="enabled", disabled_reason=None, disabled_at=None)
+                self.engine.put_record(_ENDPOINTS, tenant, endpoint_id, record)
+                self.engine.record_event(tenant, "webhook_endpoint.enabled", render(record))
+        return render(record)
+
+    def recover(
+        self, tenant: str, endpoint_id: str, params: WebhookEndpointRecoverParams | Mapping[str, Any]
+    ) -> Json:
+        """Send again, as redeliveries in the endpoint's lane, every event from ``since`` (inclusive)
+        to ``until`` (exclusive; now if None) that the endpoint subscribes to and that has no
+        successful attempt to it. Returns how many were scheduled."""
+        p = validated(WebhookEndpointRecoverParams, params)
+        since, until = p.since.astimezone(UTC), None if p.until is None else p.until.astimezone(UTC)
+        if until is not None and until <= since:
+            raise Invalid("invalid_parameter", "until must be after since", param="until")
+        with self.engine.atomic(tenant):
+            endpoint = self._load(tenant, endpoint_id)
+            if endpoint["status"] != "enabled":
+                raise Conflict(
+                    "endpoint_disabled",
+                    f"webhook endpoint {endpoint_id} is disabled: enable it first, then recover",
+                )
+            delivered = {
+                attempt["event_id"]
+                for attempt in self.engine.scan_records(
+                    _ATTEMPTS, tenant, equals={"endpoint_id": endpoint_id}
+                )
+                if attempt["succeeded"]
+            }
+            wanted = set(endpoint["events"])
+            now = self.engine.now(tenant)
+            recovered = 0
+            for event in self._events_between(tenant, since, until):
+                if event["type"] == _TEST_EVENT or event["id"] in delivered:
+                    continue
+                if wanted and event["type"] not in wanted:
+                    continue
+                self._schedule(tenant, endpoint_id, event["id"], 1, now, redelivery=True)
+                recovered += 1
+        return {
+            "object": "webhook_recovery",
+            "endpoint_id": endpoint_id,
+            "since": format_ts(since),
+            "until": None if until is None else format_ts(until),
+            "recovered": recovered,
+        }
+
+    def send_test(self, tenant: str, endpoint_id: str) -> Json:
+        """Record a ``webhook_endpoint.test`` event (its ``data`` the endpoint) and deliver it now
+        to this endpoint only, whatever it subscribes to. Returns the event."""
+        with self.engine.atomic(tenant):
+            endpoint = self._load(tenant, endpoint_id)
+            if endpoint["status"] != "enabled":
+                raise Conflict(
+                    "endpoint_disabled",
+                    f"webhook endpoint {endpoint_id} is disabled: enable it first, then send a test",
+                )
+            event = self.engine.record_event(tenant, _TEST_EVENT, render(endpoint))
+            self._schedule(tenant, endpoint_id, event["id"], 1, self.engine.now(tenant), redelivery=False)
+        return event
+
+    def _events_between(self, tenant: str, since: dt.datetime, until: dt.datetime | None) -> Iterable[Json]:
+        cursor: str | None = None
+        while True:
+            page = self.engine.list_events(tenant, created_gte=since, limit=100, starting_after=cursor)
+            for event in page["data"]:
+                if until is not None and parse_ts(event["timestamp"]) >= until:
+                    return
+                yield event
+            if not page["has_more"]:
+                return
+            cursor = page["data"][-1]["id"]
+
     def _load(self, tenant: str, endpoint_id: str) -> Json:
         record = self.engine.get_record(_ENDPOINTS, tenant, endpoint_id)
         if record is None:
@@ -341,7 +427,10 @@ class DeliveryWorker:
     # -- delivery ------------------------------------------------------------------------------
 
     def _on_event(self, tenant: str, event: Json) -> None:
-        """Engine subscriber: schedule attempt 1, at the event's time, for each endpoint that wants it."""
+        """Engine subscriber: schedule attempt 1, at the event's time, for each endpoint that wants it
+        (a test event goes only where ``send_test`` sends it)."""
+        if event["type"] == _TEST_EVENT:
+            return
         at = parse_ts(event["timestamp"])
         with self.engine.atomic(tenant):
             for endpoint in self._subscribed(tenant, event["type"]):

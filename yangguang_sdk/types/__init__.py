@@ -19,6 +19,7 @@ from .event import (
     WebhookEndpointEvent,
     parse_event,
 )
+from .event_type import EventType
 from .exposure import ExposureCheck, ExposureCheckParams
 from .identity import PhoneNumber, ResidentIdNumber, SocialCreditCode, VehicleIdentificationNumber
 from .money import Money
@@ -66,7 +67,13 @@ from .quote_params import (
     VehicleParam,
 )
 from .statement import BalanceTransaction, BalanceTransactionType, Statement, StatementStatus
-from .webhook_endpoint import DeliveryAttempt, WebhookEndpoint, WebhookEndpointCreateParams
+from .webhook_endpoint import (
+    DeliveryAttempt,
+    WebhookEndpoint,
+    WebhookEndpointCreateParams,
+    WebhookEndpointRecoverParams,
+    WebhookRecovery,
+)
 
 __all__ = [
     "CANCEL_REASONS",
@@ -138,6 +145,9 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookEndpointCreateParams",
     "WebhookEndpointEvent",
+    "WebhookEndpointRecoverParams",
+    "WebhookRecovery",
+    "EventType",
     "Wording",
     "parse_event",
 ]

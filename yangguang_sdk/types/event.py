@@ -33,6 +33,7 @@ __all__ = [
     "GenericEvent",
     "Event",
     "parse_event",
+    "KNOWN_EVENT_CLASSES",
 ]
 
 QuoteEventType = Literal["quote.decided"]
@@ -42,7 +43,7 @@ ClaimEventType = Literal[
     "claim.opened", "claim.approved", "claim.rejected", "claim.paid", "recovery.received"
 ]
 RepaymentEventType = Literal["repayment.created"]
-EndpointEventType = Literal["webhook_endpoint.disabled"]
+EndpointEventType = Literal["webhook_endpoint.disabled", "webhook_endpoint.enabled", "webhook_endpoint.test"]
 StatementEventType = Literal["statement.finalized"]
 
 _GROUPS: dict[str, tuple[str, ...]] = {
@@ -177,3 +178,7 @@ def parse_event(data: bytes | str | dict[str, Any]) -> Event:
     if isinstance(data, dict):
         return GenericEvent.model_validate(data)
     return GenericEvent.model_validate_json(data)
+
+
+KNOWN_EVENT_CLASSES: tuple[type[BaseEvent], ...] = get_args(get_args(_KnownEvent)[0])
+"""Every typed event class (each ``type`` Literal names its event types): the catalog reads them."""

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from pydantic import GetCoreSchemaHandler
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from ..errors import ParameterError, ParameterTypeError
@@ -296,7 +297,7 @@ class Money:
     @classmethod
     def _validate_python(cls, value: Any) -> Money:
         """Money from Python input: a Money, or a wire dict checked as the JSON schema checks it
-        (one Python call, as cheap as pydantic-core's check followed by ``_from_checked``)."""
+        (one Python call)."""
         if isinstance(value, Money):
             return value
         if not isinstance(value, dict) and isinstance(value, Mapping):
@@ -317,37 +318,61 @@ class Money:
         raise PydanticCustomError("money", _refusal(value))
 
     @classmethod
-    def _from_checked(cls, value: dict[str, Any]) -> Money:
-        """Money from a wire dict pydantic-core has already checked (the fast path)."""
-        money = object.__new__(cls)
-        object.__setattr__(money, "amount", value["amount"])
-        object.__setattr__(money, "currency", value.get("currency", "CNY"))
-        return money
-
-    @classmethod
     def __get_pydantic_core_schema__(
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        wire = core_schema.typed_dict_schema(
-            {
-                "amount": core_schema.typed_dict_field(core_schema.int_schema(strict=True)),
-                "currency": core_schema.typed_dict_field(
-                    core_schema.literal_schema(list(_MINOR_DIGITS)), required=False
-                ),
-            },
-            extra_behavior="forbid",
+        wire = _wire_schema()
+        # JSON input is checked and built in pydantic-core, no Python call per amount: the wire
+        # shape as a slotted "dataclass" whose fields are set directly (Money's own __setattr__,
+        # which refuses changes, is bypassed).
+        built = core_schema.dataclass_schema(
+            cls,
+            core_schema.dataclass_args_schema(
+                cls.__name__,
+                [
+                    core_schema.dataclass_field("amount", core_schema.int_schema(strict=True)),
+                    core_schema.dataclass_field(
+                        "currency",
+                        core_schema.with_default_schema(
+                            core_schema.literal_schema(list(_MINOR_DIGITS)), default="CNY"
+                        ),
+                    ),
+                ],
+                extra_behavior="forbid",
+            ),
+            ["amount", "currency"],
+            slots=True,
         )
         checked = core_schema.custom_error_schema(
-            core_schema.no_info_after_validator_function(cls._from_checked, wire),
-            custom_error_type="money",
-            custom_error_message=_WIRE_HINT,
+            built, custom_error_type="money", custom_error_message=_WIRE_HINT
         )
         # A refused Python value (the SDK's request params, the sandbox app's parsed JSON) gets a
         # message that says what was given; JSON keeps the one fixed message.
-        return core_schema.json_or_python_schema(
+        schema = core_schema.json_or_python_schema(
             json_schema=checked,
             python_schema=core_schema.no_info_plain_validator_function(cls._validate_python),
             serialization=core_schema.plain_serializer_function_ser_schema(
                 lambda m: m.to_wire(), when_used="always", return_schema=wire
             ),
         )
+        return schema
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The JSON Schema of the wire shape, ``{"amount", "currency"}``, in both modes."""
+        return handler(_wire_schema())
+
+
+def _wire_schema() -> core_schema.TypedDictSchema:
+    """Money on the wire: ``{"amount": <int>, "currency": <code, default CNY>}``, nothing else."""
+    return core_schema.typed_dict_schema(
+        {
+            "amount": core_schema.typed_dict_field(core_schema.int_schema(strict=True)),
+            "currency": core_schema.typed_dict_field(
+                core_schema.literal_schema(list(_MINOR_DIGITS)), required=False
+            ),
+        },
+        extra_behavior="forbid",
+    )

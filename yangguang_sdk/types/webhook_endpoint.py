@@ -7,9 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import APIObject, RequestModel
+from ._base import APIObject, RequestModel, Timestamp
 
-__all__ = ["WebhookEndpoint", "WebhookEndpointCreateParams", "DeliveryAttempt"]
+__all__ = [
+    "WebhookEndpoint",
+    "WebhookEndpointCreateParams",
+    "WebhookEndpointRecoverParams",
+    "WebhookRecovery",
+    "DeliveryAttempt",
+]
 
 
 class WebhookEndpoint(APIObject):
@@ -32,6 +38,25 @@ class WebhookEndpointCreateParams(RequestModel):
     url: Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://")]
     events: list[str] = Field(default_factory=list)
     signing: Literal["ed25519", "hmac-sha256"] = "ed25519"
+
+
+class WebhookEndpointRecoverParams(RequestModel):
+    since: Timestamp
+    """Events from this time on (inclusive) ..."""
+    until: Timestamp | None = None
+    """... and before this one (exclusive); None: up to now."""
+
+
+class WebhookRecovery(APIObject):
+    """What ``webhook_endpoints.recover`` scheduled."""
+
+    object: Literal["webhook_recovery"] = "webhook_recovery"
+    endpoint_id: str
+    since: dt.datetime
+    until: dt.datetime | None = None
+    recovered: int
+    """How many events are sent again: those in the window the endpoint subscribes to with no
+    successful attempt to it."""
 
 
 class DeliveryAttempt(APIObject):

@@ -13,12 +13,15 @@ import http
 import inspect
 import json
 import logging
+import os
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._logs import RedactingFilter, get_logger
 from ..errors import ParameterError, WebhookVerificationError
-from ._inbox import Inbox, MemoryInbox
+from ._inbox import DEFAULT_LEASE_SECONDS, Inbox, MemoryInbox
 from ._signing import Headers, Webhook
 
 if TYPE_CHECKING:
@@ -38,13 +41,73 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 class _Job:
-    """A verified, claimed event and the function to run on it."""
+    """A verified, claimed event, its claim's token and key, and the function to run on it."""
 
-    __slots__ = ("event", "function")
+    __slots__ = ("event", "function", "key", "token", "lost", "finished", "lock")
 
-    def __init__(self, event: Event, function: Callable[[Event], Any]) -> None:
+    def __init__(self, event: Event, function: Callable[[Event], Any], key: str, token: str) -> None:
         self.event = event
         self.function = function
+        self.key = key  # the webhook-id the inbox de-duplicates on
+        self.token = token
+        self.lost = False  # a renewal found the claim taken over
+        self.finished = False  # the function returned: no renewal from now on
+        self.lock = threading.Lock()  # held by a renewal, and to set ``finished``
+
+    def finish(self) -> None:
+        """Stop renewing; waits for a renewal in progress, so none runs after this returns."""
+        with self.lock:
+            self.finished = True
+
+
+class _Renewer:
+    """One thread renewing the leases of the sync functions running in a handler, each every
+    lease/3; it exits as soon as no function runs, and is started again by the next one."""
+
+    def __init__(self, renew: Callable[[_Job], bool], interval: float) -> None:
+        self._renew = renew
+        self._interval = interval
+        self._due: dict[_Job, float] = {}
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def add(self, job: _Job) -> None:
+        if os.getpid() != self._pid:
+            # A forked worker (gunicorn --preload): the parent's thread does not exist here.
+            self._due, self._wake, self._thread, self._pid = {}, threading.Condition(), None, os.getpid()
+        with self._wake:
+            self._due[job] = time.monotonic() + self._interval
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="yangguang-lease-renewer", daemon=True)
+                self._thread.start()
+
+    def remove(self, job: _Job) -> None:
+        job.finish()
+        with self._wake:
+            self._due.pop(job, None)
+            if not self._due:
+                self._wake.notify()  # the thread exits now rather than at its next due time
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if not self._due:
+                    self._thread = None
+                    return
+                now = time.monotonic()
+                due = [job for job, at in self._due.items() if at <= now]
+                if not due:
+                    self._wake.wait(min(self._due.values()) - now)
+                    continue
+                for job in due:
+                    self._due[job] = now + self._interval
+            for job in due:
+                with job.lock:
+                    renewed = job.finished or self._renew(job)
+                if not renewed:
+                    with self._wake:
+                        self._due.pop(job, None)
 
 
 def _json(status: int, payload: dict[str, Any]) -> tuple[int, bytes]:
@@ -82,6 +145,7 @@ class WebhookHandler:
         if not any(isinstance(f, RedactingFilter) for f in self.logger.filters):
             self.logger.addFilter(RedactingFilter())
         self._functions: dict[str, Callable[[Event], Any]] = {}
+        self._renewer = _Renewer(self._renew, _lease_of(self.inbox) / 3)
 
     def __repr__(self) -> str:
         return f"WebhookHandler(types={sorted(self._functions)}, inbox={self.inbox!r})"
@@ -125,15 +189,19 @@ class WebhookHandler:
         job = self._prepare(raw_body, headers)
         if not isinstance(job, _Job):
             return job
+        self._renewer.add(job)
         try:
             result = job.function(job.event)
             if inspect.isawaitable(result):
                 _run_to_completion(result)
         except Exception as exc:
+            self._renewer.remove(job)  # before the release: no renewal may follow it
             return self._failed(job, exc)
         except BaseException:
+            self._renewer.remove(job)
             self._release(job)
             raise
+        self._renewer.remove(job)
         return self._succeeded(job)
 
     async def handle_async(self, raw_body: bytes | str, headers: Headers) -> tuple[int, bytes]:
@@ -146,6 +214,7 @@ class WebhookHandler:
             job = self._prepare(raw_body, headers)
         if not isinstance(job, _Job):
             return job
+        renewer = asyncio.create_task(self._renew_async(job, blocking))
         try:
             if inspect.iscoroutinefunction(job.function):
                 await job.function(job.event)
@@ -154,29 +223,35 @@ class WebhookHandler:
                 if inspect.isawaitable(result):
                     await result
         except Exception as exc:
+            await _stop(renewer, job)
             if blocking:
                 return await asyncio.to_thread(self._failed, job, exc)
             return self._failed(job, exc)
         except BaseException:
+            await _stop(renewer, job)
             self._release(job)
             raise
+        await _stop(renewer, job)
         if blocking:
             return await asyncio.to_thread(self._succeeded, job)
         return self._succeeded(job)
 
     def _prepare(self, raw_body: bytes | str, headers: Headers) -> _Job | tuple[int, bytes]:
         try:
-            event = self.webhook.verify(raw_body, headers)
+            event_id, event = self.webhook.verify_message(raw_body, headers)
         except WebhookVerificationError as exc:
             self.logger.warning("rejected a webhook delivery: %s", exc)
             return _error(400, "webhook_verification_failed", str(exc))
-        event_id, event_type = event.id, event.type
+        # De-duplicated on webhook-id, the Standard Webhooks message id (the insurer sets it to the
+        # event's id; a sender whose body ids differ is still keyed on the message id).
+        event_type = event.type
         function = self.function_for(event_type)
         try:
-            claimed = self.inbox.claim(event_id)
+            token = self.inbox.claim(event_id)
+            claimed = token is not None
             done = not claimed and self.inbox.is_done(event_id)
-            if claimed and function is None:
-                self.inbox.complete(event_id)
+            if token is not None and function is None:
+                self.inbox.complete(event_id, token)
         except Exception as exc:
             self.logger.error(
                 "webhook inbox unavailable for event %s (%s)", event_id, event_type, exc_info=exc
@@ -203,12 +278,51 @@ class WebhookHandler:
                     "detail": f"no function is registered for {event_type}; the event is marked done",
                 },
             )
-        return _Job(event, function)
+        assert token is not None
+        return _Job(event, function, event_id, token)
+
+    async def _renew_async(self, job: _Job, blocking: bool) -> None:
+        """The async handler's renewal: a task per running function, cancelled when it returns."""
+        interval = _lease_of(self.inbox) / 3
+        while True:
+            await asyncio.sleep(interval)
+            renewed = await asyncio.to_thread(self._renew_held, job) if blocking else self._renew_held(job)
+            if not renewed:
+                return
+
+    def _renew_held(self, job: _Job) -> bool:
+        with job.lock:
+            return job.finished or self._renew(job)
+
+    def _renew(self, job: _Job) -> bool:
+        try:
+            renewed = self.inbox.renew(job.key, job.token)
+        except Exception as exc:
+            self.logger.warning(
+                "could not renew the lease on event %s (%s); trying again",
+                job.key,
+                job.event.type,
+                exc_info=exc,
+            )
+            return True
+        if not renewed:
+            job.lost = True
+            self._lease_lost(job, "while its function ran")
+        return renewed
+
+    def _lease_lost(self, job: _Job, when: str) -> None:
+        self.logger.warning(
+            "the lease on event %s (%s) was lost %s: another worker may have taken the event over "
+            "(is the inbox's lease_seconds too short, or was this worker stalled?)",
+            job.key,
+            job.event.type,
+            when,
+        )
 
     def _succeeded(self, job: _Job) -> tuple[int, bytes]:
-        event_id, event_type = job.event.id, job.event.type
+        event_id, event_type = job.key, job.event.type
         try:
-            self.inbox.complete(event_id)
+            completed = self.inbox.complete(event_id, job.token)
         except Exception as exc:
             self.logger.error(
                 "event %s (%s) was processed but could not be marked done; it may run again",
@@ -217,11 +331,13 @@ class WebhookHandler:
                 exc_info=exc,
             )
             return _error(503, "inbox_unavailable", "processed but not recorded; deliver again later")
+        if not completed and not job.lost:
+            self._lease_lost(job, "before it could be marked done")
         self.logger.info("event %s (%s) processed", event_id, event_type)
         return _json(200, {"status": "processed", "event_id": event_id, "type": event_type})
 
     def _failed(self, job: _Job, exc: Exception) -> tuple[int, bytes]:
-        event_id, event_type = job.event.id, job.event.type
+        event_id, event_type = job.key, job.event.type
         self._release(job)
         self.logger.error(
             "the function for %s failed on event %s; released for redelivery",
@@ -237,9 +353,12 @@ class WebhookHandler:
 
     def _release(self, job: _Job) -> None:
         try:
-            self.inbox.release(job.event.id)
+            released = self.inbox.release(job.key, job.token)
         except Exception as exc:
-            self.logger.error("could not release event %s; its lease will expire", job.event.id, exc_info=exc)
+            self.logger.error("could not release event %s; its lease will expire", job.key, exc_info=exc)
+            return
+        if not released and not job.lost:
+            self._lease_lost(job, "before it could be released")
 
     # -- ready-made apps -------------------------------------------------------------------------
 
@@ -311,6 +430,11 @@ class WebhookHandler:
         return [payload]
 
 
+def _lease_of(inbox: Inbox) -> float:
+    lease = getattr(inbox, "lease_seconds", DEFAULT_LEASE_SECONDS)
+    return float(lease) if isinstance(lease, (int, float)) and lease > 0 else DEFAULT_LEASE_SECONDS
+
+
 def _too_large(limit: int) -> tuple[int, bytes]:
     return _error(413, "body_too_large", f"the body is over the receiver's {limit}-byte limit")
 
@@ -321,6 +445,15 @@ async def _asgi_respond(send: Send, status: int, payload: bytes) -> None:
         headers.append((b"allow", b"POST"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+async def _stop(task: asyncio.Task[None], job: _Job) -> None:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    job.finish()
 
 
 async def _await(awaitable: Awaitable[Any]) -> Any:

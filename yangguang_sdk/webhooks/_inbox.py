@@ -1,9 +1,12 @@
 """Inboxes: where a receiver remembers which events it has processed, so each runs once.
 
 A worker ``claim``s an event before running its function: the claim succeeds when the event is not
-done and nobody else holds a live lease on it. Success ``complete``s the event; failure
-``release``s it so the insurer's next delivery can try again. A lease that is never completed or
-released (the worker crashed) expires after ``lease_seconds``.
+done and nobody else holds a live lease on it, and returns a token that is this claim's alone.
+Success ``complete``s the event; failure ``release``s it so the insurer's next delivery can try
+again; a long function ``renew``s its lease while it runs. All three act only while the token still
+holds the claim: a worker whose lease expired and was taken over cannot complete or free the new
+worker's claim (they return False). A lease that is never completed, released or renewed (the
+worker crashed) expires after ``lease_seconds``.
 """
 
 from __future__ import annotations
@@ -20,26 +23,46 @@ from ..errors import ParameterError
 if TYPE_CHECKING:
     import sqlite3
 
-__all__ = ["DEFAULT_LEASE_SECONDS", "Inbox", "MemoryInbox", "SQLiteInbox", "check_lease"]
+__all__ = [
+    "DEFAULT_LEASE_SECONDS",
+    "DEFAULT_RETENTION_SECONDS",
+    "Inbox",
+    "MemoryInbox",
+    "SQLiteInbox",
+    "check_lease",
+]
 
 DEFAULT_LEASE_SECONDS = 60.0
-"""How long a claim lasts without being completed or released; longer than your slowest function."""
+"""How long a claim lasts without being completed, released or renewed. ``WebhookHandler`` renews
+it every third of this while the function runs, so it only needs to outlast a stalled worker."""
+
+DEFAULT_RETENTION_SECONDS = 7 * 86400.0
+"""How long ``MemoryInbox`` remembers a done event (longer than the insurer's ~3-day retry window)."""
 
 
 @runtime_checkable
 class Inbox(Protocol):
     """What ``WebhookHandler`` needs to run each event's function exactly once."""
 
-    def claim(self, event_id: str) -> bool:
-        """True if this worker may process the event now: it is not done and no live lease is held."""
+    lease_seconds: float
+
+    def claim(self, event_id: str) -> str | None:
+        """A token for this claim if the worker may process the event now (it is not done and no
+        live lease is held); None otherwise."""
         ...
 
-    def complete(self, event_id: str) -> None:
-        """Mark the event done: later claims return False."""
+    def renew(self, event_id: str, token: str) -> bool:
+        """Extend the claim's lease by ``lease_seconds`` from now; False if the token lost it."""
         ...
 
-    def release(self, event_id: str) -> None:
-        """Give up this worker's claim after a failure, so a redelivery can claim it at once."""
+    def complete(self, event_id: str, token: str) -> bool:
+        """Mark the event done (later claims return None); False, changing nothing, if the token
+        no longer holds the claim."""
+        ...
+
+    def release(self, event_id: str, token: str) -> bool:
+        """Give up the claim after a failure, so a redelivery can claim it at once; False, changing
+        nothing, if the token no longer holds the claim."""
         ...
 
     def is_done(self, event_id: str) -> bool:
@@ -49,50 +72,89 @@ class Inbox(Protocol):
 
 def check_lease(lease_seconds: float) -> float:
     """``lease_seconds`` as a float, or ParameterError unless it is a positive number (every inbox)."""
-    if (
-        isinstance(lease_seconds, bool)
-        or not isinstance(lease_seconds, (int, float))
-        or not lease_seconds > 0
-    ):
-        raise ParameterError("must be a positive number of seconds", param="lease_seconds")
-    return float(lease_seconds)
+    return _positive(lease_seconds, "lease_seconds")
+
+
+def _positive(value: float, param: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ParameterError("must be a positive number of seconds", param=param)
+    return float(value)
+
+
+def _token() -> str:
+    return uuid.uuid4().hex
 
 
 class MemoryInbox:
     """An in-process inbox (thread-safe). Forgets everything on restart, and is not shared between
-    processes: use ``SQLiteInbox`` or ``PostgresInbox`` for that."""
+    processes: use ``SQLiteInbox`` or ``PostgresInbox`` for that. A done event is remembered for
+    ``retention_seconds`` (default 7 days), then forgotten, so memory stays bounded."""
 
     def __init__(
-        self, lease_seconds: float = DEFAULT_LEASE_SECONDS, *, clock: Callable[[], float] = time.monotonic
+        self,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        *,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.lease_seconds = check_lease(lease_seconds)
+        self.retention_seconds = _positive(retention_seconds, "retention_seconds")
         self._clock = clock
         self._lock = threading.Lock()
-        self._done: set[str] = set()
-        self._leases: dict[str, float] = {}  # event id -> lease expiry
+        self._done: dict[str, float] = {}  # event id -> when completed, oldest first
+        self._leases: dict[str, tuple[str, float]] = {}  # event id -> (token, lease expiry)
 
     def __repr__(self) -> str:
         return f"MemoryInbox(done={len(self._done)}, leased={len(self._leases)})"
 
-    def claim(self, event_id: str) -> bool:
+    def _forget_old(self, now: float) -> None:
+        # Completion times only grow (one clock), so the expired ids are at the front.
+        horizon = now - self.retention_seconds
+        while self._done:
+            oldest = next(iter(self._done))
+            if self._done[oldest] > horizon:
+                break
+            del self._done[oldest]
+
+    def claim(self, event_id: str) -> str | None:
         with self._lock:
-            if event_id in self._done:
-                return False
             now = self._clock()
+            self._forget_old(now)
+            if event_id in self._done:
+                return None
             lease = self._leases.get(event_id)
-            if lease is not None and lease > now:
+            if lease is not None and lease[1] > now:
+                return None
+            token = _token()
+            self._leases[event_id] = (token, now + self.lease_seconds)
+            return token
+
+    def _holds(self, event_id: str, token: str) -> bool:
+        lease = self._leases.get(event_id)
+        return lease is not None and lease[0] == token
+
+    def renew(self, event_id: str, token: str) -> bool:
+        with self._lock:
+            if not self._holds(event_id, token):
                 return False
-            self._leases[event_id] = now + self.lease_seconds
+            self._leases[event_id] = (token, self._clock() + self.lease_seconds)
             return True
 
-    def complete(self, event_id: str) -> None:
+    def complete(self, event_id: str, token: str) -> bool:
         with self._lock:
-            self._done.add(event_id)
-            self._leases.pop(event_id, None)
+            if not self._holds(event_id, token):
+                return False
+            del self._leases[event_id]
+            self._done.pop(event_id, None)
+            self._done[event_id] = self._clock()
+            return True
 
-    def release(self, event_id: str) -> None:
+    def release(self, event_id: str, token: str) -> bool:
         with self._lock:
-            self._leases.pop(event_id, None)
+            if not self._holds(event_id, token):
+                return False
+            del self._leases[event_id]
+            return True
 
     def is_done(self, event_id: str) -> bool:
         with self._lock:
@@ -119,19 +181,31 @@ ON CONFLICT (event_id) DO UPDATE
     WHERE status <> 'done' AND lease_until <= ?3
 """
 
+_SQLITE_RENEW = """
+UPDATE yangguang_webhook_inbox SET lease_until = ?3
+WHERE event_id = ?1 AND token = ?2 AND status <> 'done'
+"""
+
 _SQLITE_COMPLETE = """
-INSERT INTO yangguang_webhook_inbox (event_id, status, token, lease_until, attempts, created_at, completed_at)
-VALUES (?1, 'done', NULL, ?2, 1, ?2, ?2)
-ON CONFLICT (event_id) DO UPDATE SET status = 'done', token = NULL, completed_at = ?2
+UPDATE yangguang_webhook_inbox SET status = 'done', token = NULL, completed_at = ?3
+WHERE event_id = ?1 AND token = ?2 AND status <> 'done'
+"""
+
+_SQLITE_RELEASE = """
+UPDATE yangguang_webhook_inbox SET lease_until = 0, token = NULL
+WHERE event_id = ?1 AND token = ?2 AND status <> 'done'
 """
 
 
 class SQLiteInbox:
     """An inbox in a SQLite file, shared safely by the threads and processes of one machine.
 
-    Each operation opens its own connection and runs in a ``BEGIN IMMEDIATE`` transaction, so
-    concurrent claims of one event serialise on SQLite's write lock; the lease clock is this
-    machine's wall clock.
+    Each operation is one SQL statement, atomic on its own; concurrent claims of one event
+    serialise on SQLite's write lock. Each thread keeps one connection (``close()`` closes them).
+    The file is in WAL mode with ``synchronous=NORMAL``: a completed event survives the process
+    being killed (the commit is in the WAL file when ``complete`` returns), but an operating-system
+    crash or power loss may lose the last completions, whose events then run again on redelivery.
+    The lease clock is this machine's wall clock.
     """
 
     def __init__(
@@ -152,73 +226,69 @@ class SQLiteInbox:
         self.lease_seconds = check_lease(lease_seconds)
         self._timeout = timeout
         self._clock = clock
-        self._tokens: dict[str, str] = {}
-        self._tokens_lock = threading.Lock()
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SQLITE_SCHEMA)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._pid = os.getpid()
+        self._conn().execute(_SQLITE_SCHEMA)
 
     def __repr__(self) -> str:
         return f"SQLiteInbox({self.path!r}, lease_seconds={self.lease_seconds})"
 
-    def _connect(self) -> _SQLiteConnection:
-        return _SQLiteConnection(self.path, self._timeout)
+    def __enter__(self) -> SQLiteInbox:
+        return self
 
-    def claim(self, event_id: str) -> bool:
-        token = uuid.uuid4().hex
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            claimed = (
-                conn.execute(_SQLITE_CLAIM, (event_id, token, self._clock(), self.lease_seconds)).rowcount
-                == 1
-            )
-        if claimed:
-            with self._tokens_lock:
-                self._tokens[event_id] = token
-        return claimed
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
-    def complete(self, event_id: str) -> None:
-        with self._tokens_lock:
-            self._tokens.pop(event_id, None)
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(_SQLITE_COMPLETE, (event_id, self._clock()))
+    def close(self) -> None:
+        """Close every thread's connection (the inbox opens new ones if used again)."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+            self._local = threading.local()
+        if os.getpid() == self._pid:
+            for conn in conns:
+                conn.close()
 
-    def release(self, event_id: str) -> None:
-        with self._tokens_lock:
-            token = self._tokens.pop(event_id, None)
-        if token is None:
-            return
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "UPDATE yangguang_webhook_inbox SET lease_until = 0, token = NULL "
-                "WHERE event_id = ? AND token = ? AND status <> 'done'",
-                (event_id, token),
-            )
-
-    def is_done(self, event_id: str) -> bool:
-        with self._connect() as conn:
-            row = conn.execute(
-                "SELECT status FROM yangguang_webhook_inbox WHERE event_id = ?", (event_id,)
-            ).fetchone()
-        return row is not None and row[0] == "done"
-
-
-class _SQLiteConnection:
-    """A connection for one operation: commits on success, rolls back on error, always closes."""
-
-    def __init__(self, path: str, timeout: float) -> None:
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and os.getpid() == self._pid:
+            return conn
         import sqlite3
 
-        self._conn: sqlite3.Connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        with self._all_lock:
+            if os.getpid() != self._pid:
+                # After fork the inherited connections belong to the parent: never use or close them.
+                self._all, self._local, self._pid = [], threading.local(), os.getpid()
+        conn = sqlite3.connect(
+            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        with self._all_lock:
+            self._all.append(conn)
+            self._local.conn = conn
+        return conn
 
-    def __enter__(self) -> sqlite3.Connection:
-        return self._conn
+    def claim(self, event_id: str) -> str | None:
+        token = _token()
+        cursor = self._conn().execute(_SQLITE_CLAIM, (event_id, token, self._clock(), self.lease_seconds))
+        return token if cursor.rowcount == 1 else None
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
-        finally:
-            self._conn.close()
+    def renew(self, event_id: str, token: str) -> bool:
+        until = self._clock() + self.lease_seconds
+        return self._conn().execute(_SQLITE_RENEW, (event_id, token, until)).rowcount == 1
+
+    def complete(self, event_id: str, token: str) -> bool:
+        return self._conn().execute(_SQLITE_COMPLETE, (event_id, token, self._clock())).rowcount == 1
+
+    def release(self, event_id: str, token: str) -> bool:
+        return self._conn().execute(_SQLITE_RELEASE, (event_id, token)).rowcount == 1
+
+    def is_done(self, event_id: str) -> bool:
+        row = (
+            self._conn()
+            .execute("SELECT status FROM yangguang_webhook_inbox WHERE event_id = ?", (event_id,))
+            .fetchone()
+        )
+        return row is not None and row[0] == "done"

@@ -71,7 +71,6 @@ class PostgresInbox:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._ready = False
-        self._tokens: dict[str, str] = {}
         self._queries: dict[str, sql.Composed] = {}
 
     def __repr__(self) -> str:
@@ -93,29 +92,23 @@ class PostgresInbox:
 
     # -- the Inbox protocol ----------------------------------------------------------------------
 
-    def claim(self, event_id: str) -> bool:
+    def claim(self, event_id: str) -> str | None:
         token = uuid.uuid4().hex
         row = self._run(
             lambda conn: conn.execute(
                 self._query("claim"), {"id": event_id, "token": token, "lease": self.lease_seconds}
             ).fetchone()
         )
-        if row is None:
-            return False
-        with self._lock:
-            self._tokens[event_id] = token
-        return True
+        return None if row is None else token
 
-    def complete(self, event_id: str) -> None:
-        with self._lock:
-            self._tokens.pop(event_id, None)
-        self._run(lambda conn: conn.execute(self._query("complete"), {"id": event_id}))
+    def renew(self, event_id: str, token: str) -> bool:
+        return self._update("renew", {"id": event_id, "token": token, "lease": self.lease_seconds})
 
-    def release(self, event_id: str) -> None:
-        with self._lock:
-            token = self._tokens.pop(event_id, None)
-        if token is not None:
-            self._run(lambda conn: conn.execute(self._query("release"), {"id": event_id, "token": token}))
+    def complete(self, event_id: str, token: str) -> bool:
+        return self._update("complete", {"id": event_id, "token": token})
+
+    def release(self, event_id: str, token: str) -> bool:
+        return self._update("release", {"id": event_id, "token": token})
 
     def is_done(self, event_id: str) -> bool:
         row = self._run(lambda conn: conn.execute(self._query("status"), {"id": event_id}).fetchone())
@@ -130,6 +123,10 @@ class PostgresInbox:
         return int(cursor.rowcount)
 
     # -- plumbing --------------------------------------------------------------------------------
+
+    def _update(self, name: str, params: dict[str, Any]) -> bool:
+        cursor = self._run(lambda conn: conn.execute(self._query(name), params))
+        return int(cursor.rowcount) == 1
 
     def _query(self, name: str) -> sql.Composed:
         query = self._queries.get(name)
@@ -171,7 +168,6 @@ class PostgresInbox:
                 # After fork the inherited connections belong to the parent: never use or close them.
                 self._orphans.extend(self._idle)
                 self._idle = []
-                self._tokens = {}
                 self._pid = os.getpid()
             conn = self._idle.pop() if self._idle else None
         if conn is not None and not conn.closed:
@@ -216,10 +212,13 @@ _QUERIES = {
             WHERE inbox.status <> 'done' AND inbox.lease_until <= clock_timestamp()
         RETURNING inbox.event_id
     """,
+    "renew": """
+        UPDATE {table} SET lease_until = clock_timestamp() + make_interval(secs => %(lease)s)
+        WHERE event_id = %(id)s AND token = %(token)s AND status <> 'done'
+    """,
     "complete": """
-        INSERT INTO {table} AS inbox (event_id, status, lease_until, attempts, completed_at)
-        VALUES (%(id)s, 'done', clock_timestamp(), 1, clock_timestamp())
-        ON CONFLICT (event_id) DO UPDATE SET status = 'done', token = NULL, completed_at = clock_timestamp()
+        UPDATE {table} SET status = 'done', token = NULL, completed_at = clock_timestamp()
+        WHERE event_id = %(id)s AND token = %(token)s AND status <> 'done'
     """,
     "release": """
         UPDATE {table} SET lease_until = '-infinity', token = NULL

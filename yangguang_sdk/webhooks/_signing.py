@@ -10,14 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import hmac
 import json
 import math
+import numbers
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from ..errors import ParameterError, WebhookVerificationError
 
@@ -45,9 +46,14 @@ HMAC_PREFIX = "whsec_"
 ED25519_PUBLIC_PREFIX = "whpk_"
 ED25519_SECRET_PREFIX = "whsk_"
 
-Headers: TypeAlias = Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[tuple[bytes, bytes]]
-"""Request headers: a mapping (dict, Starlette/Django/Werkzeug headers) or (name, value) pairs,
-str or bytes (ASGI's raw headers)."""
+Headers: TypeAlias = (
+    Mapping[str, str]
+    | Mapping[str, Sequence[str]]
+    | Iterable[tuple[str, str]]
+    | Iterable[tuple[bytes, bytes]]
+)
+"""Request headers: a mapping (dict, Starlette/Django/Werkzeug headers, Django's ``META``; a value may
+list a repeated header's lines) or (name, value) pairs, str or bytes (ASGI's raw headers)."""
 
 _EXPECTED_PREFIXES = (
     "expected whsec_<base64> (HMAC-SHA256), whpk_<base64 of 32 bytes> (Ed25519 public key) "
@@ -60,35 +66,25 @@ _MISMATCH_HINT = (
 # Longest msg id and timestamp we look at: far above real ones, low enough to keep errors cheap.
 _MAX_ID_CHARS = 256
 _MAX_TIMESTAMP_DIGITS = 12
-_SHA256_BLOCK = 64
 
 
 # -- secrets --------------------------------------------------------------------------------------
 
 
 class _HmacKey:
-    """An HMAC-SHA256 key with the RFC 2104 inner and outer states hashed once, so each message
-    costs two ``copy()`` + ``update()`` instead of re-deriving the pads."""
+    """An HMAC-SHA256 key: the standard library's ``hmac`` object is built once (the key's pads
+    hashed once) and ``copy()``'d for each message."""
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("_base",)
 
     def __init__(self, key: bytes) -> None:
-        if len(key) > _SHA256_BLOCK:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(_SHA256_BLOCK, b"\0")
-        self._inner = hashlib.sha256(key.translate(_IPAD))
-        self._outer = hashlib.sha256(key.translate(_OPAD))
+        self._base = hmac.new(key, digestmod="sha256")
 
     def b64_signature(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return binascii.b2a_base64(outer.digest(), newline=False)
+        mac = self._base.copy()
+        mac.update(message)
+        return binascii.b2a_base64(mac.digest(), newline=False)
 
-
-_IPAD = bytes(x ^ 0x36 for x in range(256))
-_OPAD = bytes(x ^ 0x5C for x in range(256))
 
 _ed25519_module: Any = None
 
@@ -186,12 +182,26 @@ def _header_str(name: str, value: object) -> str:
         return value
     if isinstance(value, bytes):
         return value.decode("latin-1")
+    if isinstance(value, (list, tuple)) and value:
+        # A mapping holding every line of a repeated header (e.g. {"webhook-signature": [...]}).
+        return " ".join(_header_str(name, item) for item in value)
     raise WebhookVerificationError(f"header {name} must be a string, not {type(value).__name__}")
 
 
+def _header_name(name: str) -> str:
+    """A header name as compared: lower case, and a WSGI/Django ``META`` key (``HTTP_WEBHOOK_ID``)
+    as the header it stands for."""
+    lname = name.lower()
+    if lname.startswith("http_"):
+        lname = lname[5:].replace("_", "-")
+    return lname
+
+
 def _scan_headers(headers: Any) -> dict[str, str]:
-    """The signing headers from any header container, names compared case-insensitively."""
+    """The signing headers from any header container, names compared case-insensitively; every
+    line of a repeated signature header is kept."""
     items = headers.items() if callable(getattr(headers, "items", None)) else headers
+    multi = _multi_getter(headers)
     found: dict[str, str] = {}
     for pair in items:
         try:
@@ -204,17 +214,34 @@ def _scan_headers(headers: Any) -> dict[str, str]:
             name = name.decode("latin-1")
         if not isinstance(name, str):
             continue
-        lname = name.lower()
+        lname = _header_name(name)
         if lname not in _WANTED:
             continue
+        if multi is not None and lname.endswith("signature"):
+            # items() of a multi-value container may show a repeated header once: ask for all lines.
+            lines = multi(name)
+            if isinstance(lines, (list, tuple)) and lines:
+                value = list(lines)
         text = _header_str(lname, value)
         if lname in found:
             # Several signature lines mean several signatures; for the others the first wins.
-            if lname.endswith("signature"):
+            if lname.endswith("signature") and text not in found[lname].split(" "):
                 found[lname] += " " + text
             continue
         found[lname] = text
     return found
+
+
+def _multi_getter(headers: Any) -> Callable[[str], Any] | None:
+    """The every-line getter of a multi-value header container: Starlette's and Werkzeug's
+    ``getlist``, ``email.message.Message.get_all``, multidict's ``getall``; None for a dict."""
+    if type(headers) is dict:
+        return None
+    for name in ("getlist", "get_all", "getall"):
+        getter = getattr(headers, name, None)
+        if callable(getter):
+            return cast("Callable[[str], Any]", getter)
+    return None
 
 
 def _signing_headers(headers: Any) -> tuple[str, str, str]:
@@ -222,12 +249,20 @@ def _signing_headers(headers: Any) -> tuple[str, str, str]:
     get = getattr(headers, "get", None)
     if callable(get) and not isinstance(headers, (str, bytes)):
         # Fast path: dicts with lowercase names and the case-insensitive header classes of
-        # Starlette, Werkzeug and Django answer directly.
+        # Starlette, Werkzeug and Django answer directly; a repeated signature header is read
+        # whole through the container's every-line getter.
         msg_id = get("webhook-id")
         timestamp = get("webhook-timestamp")
-        signature = get("webhook-signature")
-        if type(msg_id) is str and type(timestamp) is str and type(signature) is str:
-            return msg_id, timestamp, signature
+        if type(msg_id) is str and type(timestamp) is str:
+            multi = _multi_getter(headers)
+            if multi is None:
+                signature = get("webhook-signature")
+                if type(signature) is str:
+                    return msg_id, timestamp, signature
+            else:
+                lines = multi("webhook-signature")
+                if isinstance(lines, list) and lines and all(type(line) is str for line in lines):
+                    return msg_id, timestamp, " ".join(lines)
     if headers is None or isinstance(headers, (str, bytes)):
         raise WebhookVerificationError("headers must be a mapping or an iterable of (name, value) pairs")
     found = _scan_headers(headers)
@@ -243,12 +278,60 @@ def _signing_headers(headers: Any) -> tuple[str, str, str]:
     return found[prefix + "id"], found[prefix + "timestamp"], found[prefix + "signature"]
 
 
+_VERSION_TOKEN = re.compile(r"v[0-9]+a?")
+
+
+def _signature_items(signature: str) -> list[tuple[str, str]]:
+    """(version, value) pairs of a ``webhook-signature`` value: items are space-separated
+    ``version,base64``; lines a server joined with commas (``v1,A,v1,B``, as WSGI servers and
+    Django do with a repeated header) are read too, since base64 never contains a comma."""
+    if "," not in signature.partition(",")[2]:
+        return [(version, value) for version, _, value in (i.partition(",") for i in signature.split(" "))]
+    tokens = signature.replace(",", " ").split()
+    items: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        if (
+            _VERSION_TOKEN.fullmatch(tokens[i])
+            and i + 1 < len(tokens)
+            and not _VERSION_TOKEN.fullmatch(tokens[i + 1])
+        ):
+            items.append((tokens[i], tokens[i + 1]))
+            i += 2
+        else:
+            items.append((tokens[i], ""))
+            i += 1
+    return items
+
+
+def _finite_number(value: object) -> bool:
+    """True for a finite real number (int, float, Decimal, Fraction; not bool, NaN or infinity)."""
+    if isinstance(value, (bool, complex)) or not isinstance(value, numbers.Number):
+        return False
+    try:
+        return math.isfinite(value)  # type: ignore[arg-type]  # Decimal converts
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def _show(text: str, limit: int = 24) -> str:
     """A short, safe rendering of a header value for an error message."""
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 # -- the Webhook ----------------------------------------------------------------------------------
+
+
+class _Default:
+    """The type of ``_DEFAULT``: "the Webhook's own tolerance"."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<the Webhook's tolerance>"
+
+
+_DEFAULT = _Default()
 
 
 class Webhook:
@@ -306,24 +389,37 @@ class Webhook:
 
     # -- verification ----------------------------------------------------------------------------
 
-    def verify(self, raw_body: bytes | str, headers: Headers) -> Event:
+    def verify(
+        self, raw_body: bytes | str, headers: Headers, *, tolerance: int | None | _Default = _DEFAULT
+    ) -> Event:
         """The typed event of a delivery whose signature and timestamp check out.
 
         ``raw_body`` must be the bytes exactly as received (Flask ``request.get_data()``, Django
         ``request.body``, FastAPI ``await request.body()``). Raises ``WebhookVerificationError``.
+        ``tolerance`` overrides the Webhook's for this call; ``tolerance=None`` skips the timestamp
+        check, for a body you stored after verifying it (never for a live delivery: it accepts replays).
         """
-        msg_id, body = self._checked_body(raw_body, headers)
+        return self.verify_message(raw_body, headers, tolerance=tolerance)[1]
+
+    def verify_message(
+        self, raw_body: bytes | str, headers: Headers, *, tolerance: int | None | _Default = _DEFAULT
+    ) -> tuple[str, Event]:
+        """``verify``, also returning the delivery's ``webhook-id`` (the Standard Webhooks message
+        id, what ``WebhookHandler`` de-duplicates on): ``(msg_id, event)``."""
+        msg_id, body = self._checked_body(raw_body, headers, tolerance)
         try:
             event = _parse_event()(body)
         except Exception as exc:
             raise WebhookVerificationError(_describe_bad_event(body, exc)) from None
         if not event.id:
             event.id = msg_id
-        return event
+        return msg_id, event
 
-    def verify_raw(self, raw_body: bytes | str, headers: Headers) -> dict[str, Any]:
+    def verify_raw(
+        self, raw_body: bytes | str, headers: Headers, *, tolerance: int | None | _Default = _DEFAULT
+    ) -> dict[str, Any]:
         """Like ``verify`` but returns the decoded JSON object, untyped."""
-        msg_id, body = self._checked_body(raw_body, headers)
+        msg_id, body = self._checked_body(raw_body, headers, tolerance)
         try:
             data = json.loads(body.decode("utf-8"))
         except Exception as exc:
@@ -332,13 +428,23 @@ class Webhook:
             raise WebhookVerificationError(f"body is JSON but not an object (got {type(data).__name__})")
         return data
 
-    def verify_signature(self, raw_body: bytes | str, headers: Headers) -> str:
+    def verify_signature(
+        self, raw_body: bytes | str, headers: Headers, *, tolerance: int | None | _Default = _DEFAULT
+    ) -> str:
         """Check signature, timestamp and size only; returns the message id. The body is not parsed."""
-        return self._checked_body(raw_body, headers)[0]
+        return self._checked_body(raw_body, headers, tolerance)[0]
 
-    def _checked_body(self, raw_body: object, headers: object) -> tuple[str, bytes]:
+    def _checked_body(
+        self, raw_body: object, headers: object, tolerance: int | None | _Default = _DEFAULT
+    ) -> tuple[str, bytes]:
+        if tolerance is _DEFAULT:
+            tolerance = self.tolerance
+        elif tolerance is not None and (
+            isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0
+        ):
+            raise ParameterError("must be a whole number of seconds >= 0, or None", param="tolerance")
         try:
-            return self._check(raw_body, headers)
+            return self._check(raw_body, headers, tolerance)
         except WebhookVerificationError:
             raise
         except Exception as exc:
@@ -348,7 +454,7 @@ class Webhook:
                 "request headers as a mapping"
             ) from None
 
-    def _check(self, raw_body: object, headers: object) -> tuple[str, bytes]:
+    def _check(self, raw_body: object, headers: object, tolerance: int | None) -> tuple[str, bytes]:
         body = raw_body if type(raw_body) is bytes else _body_bytes(raw_body)
         if len(body) > self.max_body_bytes:
             raise WebhookVerificationError(
@@ -360,17 +466,24 @@ class Webhook:
             raise WebhookVerificationError(
                 f"webhook-timestamp must be Unix seconds, digits only; got {_show(timestamp)}"
             )
-        skew = self._now() - int(timestamp)
-        tolerance = self.tolerance
-        if skew > tolerance or skew < -tolerance:
-            raise WebhookVerificationError(_describe_skew(skew, tolerance))
+        if tolerance is not None:
+            now = self._now()
+            if not _finite_number(now):
+                # A clock reading NaN or infinity would pass or fail every comparison: fail closed.
+                shown = repr(now) if isinstance(now, float) else type(now).__name__
+                raise WebhookVerificationError(
+                    f"this receiver's clock (now=) returned {shown}, not a finite Unix time: "
+                    "cannot check webhook-timestamp, so the delivery is refused"
+                )
+            skew = now - int(timestamp)
+            if not -tolerance <= skew <= tolerance:
+                raise WebhookVerificationError(_describe_skew(skew, tolerance))
         if not 0 < len(msg_id) <= _MAX_ID_CHARS:
             raise WebhookVerificationError(f"webhook-id must be 1 to {_MAX_ID_CHARS} characters")
 
         signed = f"{msg_id}.{timestamp}.".encode() + body
         expected: list[bytes] | None = None
-        for item in signature.split(" "):
-            version, _, value = item.partition(",")
+        for version, value in _signature_items(signature):
             if version == "v1":
                 if not self._hmac_keys:
                     continue
@@ -408,11 +521,10 @@ class Webhook:
     def _describe_mismatch(self, signature: str) -> str:
         versions: dict[str, int] = {}
         malformed = 0
-        for item in signature.split(" "):
-            if not item:
+        for version, value in _signature_items(signature):
+            if not version:
                 continue
-            version, sep, value = item.partition(",")
-            if not sep or not value:
+            if not value:
                 malformed += 1
                 continue
             versions[version] = versions.get(version, 0) + 1
