@@ -315,13 +315,23 @@ def bench_webhooks_policy_bound(calls: int, repeats: int) -> list[tuple[str, flo
     try:
         import standardwebhooks
 
+        from yangguang_sdk.types.event import parse_event
+
         sw = standardwebhooks.Webhook(secret)
         cases[f"standardwebhooks: HMAC v1 (dict), {size}"] = lambda: sw.verify(body, headers)
+        # Like for like: standardwebhooks' verify, then the same typed models from its dict.
+        cases[f"standardwebhooks + the same typed event, {size}"] = lambda: parse_event(
+            sw.verify(body, headers)
+        )
     except ImportError:
         return []
     result = interleaved(cases, max(50, calls // 5), repeats)
     base = result[f"standardwebhooks: HMAC v1 (dict), {size}"]
-    return [(n, 1 / s, base / s) for n, s in result.items()]
+    like = result[f"standardwebhooks + the same typed event, {size}"]
+    rows = [(n, 1 / s, base / s) for n, s in result.items()]
+    typed = result[f"ours: HMAC v1 + typed event (verify), {size}"]
+    rows.append((f"ours typed vs standardwebhooks + the same typed event, {size}", 1 / typed, like / typed))
+    return rows
 
 
 def bench_async_throughput(checkouts: int, repeats: int) -> list[tuple[str, float, float]]:

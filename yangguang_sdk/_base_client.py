@@ -593,7 +593,9 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
             obj: Any = _loader(req.cast_to)[0](response.content)
         except ValidationError as exc:
             raise self._unreadable(call, response, exc) from None
-        obj._last_response = self._response_info(call, response)
+        from .types._base import attach_response
+
+        attach_response(obj, self._response_info(call, response))
         return obj  # type: ignore[no-any-return]
 
     def _parse_page_data(
