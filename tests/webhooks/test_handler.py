@@ -485,3 +485,14 @@ async def test_handle_async_renews_the_lease_too(tmp_path: Path) -> None:
 
     assert (await handler.handle_async(*delivery()))[0] == 200
     assert others == [None] and inbox.is_done("evt_h_1")
+
+
+def test_uvicorn_takes_the_asgi_app_for_asgi_3() -> None:
+    """``app = handler.asgi_app`` served with ``uvicorn receiver:app`` (interface guessed): a bound
+    coroutine method was taken for an ASGI 2 factory, so every delivery failed with a 500."""
+    import uvicorn
+
+    handler = WebhookHandler(Webhook(SECRET))
+    config = uvicorn.Config(app=handler.asgi_app)
+    config.load()
+    assert config.interface == "asgi3"

@@ -362,8 +362,21 @@ class WebhookHandler:
 
     # -- ready-made apps -------------------------------------------------------------------------
 
-    async def asgi_app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A plain ASGI app: POST a delivery to it (any path); 405 for other methods."""
+    @property
+    def asgi_app(self) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+        """A plain ASGI 3 app: POST a delivery to it (any path); 405 for other methods.
+
+        A function, not a bound method, so servers that guess the interface (``uvicorn
+        receiver:app`` with ``app = handler.asgi_app``) see an ASGI 3 app: uvicorn takes a bound
+        coroutine method for an ASGI 2 factory and fails every request."""
+        serve = self._serve_asgi
+
+        async def asgi_app(scope: Scope, receive: Receive, send: Send) -> None:
+            await serve(scope, receive, send)
+
+        return asgi_app
+
+    async def _serve_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
         if kind == "lifespan":
             while True:
