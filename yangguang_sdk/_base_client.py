@@ -34,6 +34,7 @@ from ._constants import (
     BASE_URL_ENV,
     DEFAULT_CONNECTION_LIMITS,
     DEFAULT_DEADLINE,
+    DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     INITIAL_RETRY_DELAY,
@@ -45,6 +46,8 @@ from ._request import NOT_GIVEN, APIRequest, NotGiven, TimeoutTypes, idempotency
 from ._version import __version__
 
 if TYPE_CHECKING:
+    import asyncio
+
     from tenacity import RetryCallState
     from typing_extensions import Self
 
@@ -70,7 +73,15 @@ if TYPE_CHECKING:
     )
     from .types import ResponseInfo
 
-__all__ = ["BaseClient", "Outcome", "PreparedCall", "LazyPool", "LazyResource", "last_outcome"]
+__all__ = [
+    "BaseClient",
+    "Outcome",
+    "PreparedCall",
+    "LazyPool",
+    "LazyResource",
+    "ConcurrencyLimit",
+    "last_outcome",
+]
 
 T = TypeVar("T")
 HttpxClientT = TypeVar("HttpxClientT", httpx.Client, httpx.AsyncClient)
@@ -150,6 +161,37 @@ class LazyPool(Generic[HttpxClientT]):
         return self._made
 
 
+class ConcurrencyLimit:
+    """At most ``limit`` requests of a client and its copies in flight (None: no bound), so that
+    thousands of concurrent calls wait in the client, each for a free slot, instead of queueing in
+    the connection pool, which degrades with thousands waiting (DESIGN §7.8). The semaphores are
+    made on first use (an asyncio one needs no loop before then)."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self._asyncio: asyncio.Semaphore | None = None
+        self._threads: threading.BoundedSemaphore | None = None
+        self._lock = threading.Lock()
+
+    def for_asyncio(self) -> asyncio.Semaphore | None:
+        if self.limit is None:
+            return None
+        if self._asyncio is None:
+            import asyncio
+
+            self._asyncio = asyncio.Semaphore(self.limit)
+        return self._asyncio
+
+    def for_threads(self) -> threading.BoundedSemaphore | None:
+        if self.limit is None:
+            return None
+        if self._threads is None:
+            with self._lock:
+                if self._threads is None:
+                    self._threads = threading.BoundedSemaphore(self.limit)
+        return self._threads
+
+
 class LazyResource(Generic[SyncR, AsyncR]):
     """A client's resource (``client.quotes``), made on first use, so a client costs nothing for the
     parts it never calls: ``Quotes`` on a Client, ``AsyncQuotes`` on an AsyncClient."""
@@ -223,6 +265,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         default_headers: Mapping[str, str] | None = None,
         http_client: HttpxClientT | None = None,
         transport: TransportT | None = None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
     ) -> None:
         setup_logging()
         api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
@@ -271,6 +314,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         )
         self.deadline = _check_deadline(deadline)
         self.max_retries = _check_max_retries(max_retries)
+        self._limit = ConcurrencyLimit(_check_max_concurrency(max_concurrency))
         self._default_headers = default_headers
         self._headers = {
             "Authorization": f"Bearer {api_key}",
@@ -325,6 +369,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
             default_headers=self._default_headers,
         )
         copy._pool = self._pool
+        copy._limit = self._limit  # the copies share the bound on requests in flight with the pool
         copy._owns_client = False  # the pool belongs to the original: closing the copy leaves it open
         return copy
 
@@ -717,6 +762,14 @@ def _as_timeout(value: TimeoutTypes) -> httpx.Timeout | None:
 def _check_max_retries(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise errors.ConfigurationError("max_retries must be an int >= 0")
+    return value
+
+
+def _check_max_concurrency(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise errors.ConfigurationError("max_concurrency must be an int >= 1, or None for no bound")
     return value
 
 

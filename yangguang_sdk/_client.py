@@ -156,7 +156,14 @@ class AsyncClient(BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         return self._response(call, outcome)
 
     async def _attempt(self, call: PreparedCall) -> Outcome:
-        self._start_attempt(call)
+        slots = self._limit.for_asyncio()
+        if slots is None:
+            return await self._attempt_now(call)
+        async with slots:  # around the send, not the pool: thousands wait here, not in httpcore
+            return await self._attempt_now(call)
+
+    async def _attempt_now(self, call: PreparedCall) -> Outcome:
+        self._start_attempt(call)  # after the wait for a slot: the attempt gets what is left of the deadline
         try:
             outcome: Outcome = await self._client.send(call.request)
         except httpx.TransportError as exc:
