@@ -34,7 +34,6 @@ from ._constants import (
     BASE_URL_ENV,
     DEFAULT_CONNECTION_LIMITS,
     DEFAULT_DEADLINE,
-    DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     INITIAL_RETRY_DELAY,
@@ -241,6 +240,10 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
     """The httpx client class a client sends through (set by Client and AsyncClient)."""
     _resource_prefix = ""
     """Put before a resource's name to find its class: ``"Async"`` for AsyncClient."""
+    _default_max_concurrency: int | None = None
+    """Requests in flight at most when ``max_concurrency`` is not given: 64 for AsyncClient
+    (``DEFAULT_MAX_CONCURRENCY``); no bound for Client, whose pool measured no collapse from many
+    threads (docs/decisions.md)."""
 
     quotes: LazyResource[Quotes, AsyncQuotes] = LazyResource("Quotes")
     policies: LazyResource[Policies, AsyncPolicies] = LazyResource("Policies")
@@ -265,7 +268,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         default_headers: Mapping[str, str] | None = None,
         http_client: HttpxClientT | None = None,
         transport: TransportT | None = None,
-        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        max_concurrency: int | None | NotGiven = NOT_GIVEN,
     ) -> None:
         setup_logging()
         api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
@@ -314,7 +317,11 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         )
         self.deadline = _check_deadline(deadline)
         self.max_retries = _check_max_retries(max_retries)
-        self._limit = ConcurrencyLimit(_check_max_concurrency(max_concurrency))
+        self._limit = ConcurrencyLimit(
+            _check_max_concurrency(
+                self._default_max_concurrency if isinstance(max_concurrency, NotGiven) else max_concurrency
+            )
+        )
         self._default_headers = default_headers
         self._headers = {
             "Authorization": f"Bearer {api_key}",
