@@ -397,7 +397,9 @@ def test_the_same_failing_code_on_the_first_100_rows_stops_before_the_rest_are_s
     loans, out = tmp_path / "loans.csv", tmp_path / "out.csv"
     batch.generate_loans(loans, 1000, today=dt.date(2026, 11, 25))
     client: Any = type("FakeClient", (), {"quotes": quotes})()
-    summary = asyncio.run(batch.run_batch(client, batch.BatchOptions(loans, out, concurrency=1, batch_size=50)))
+    summary = asyncio.run(
+        batch.run_batch(client, batch.BatchOptions(loans, out, concurrency=1, batch_size=50))
+    )
     assert isinstance(summary.fatal, batch.EarlyStop)
     assert quotes.items < 1000 and len(read(out)) == quotes.items
 

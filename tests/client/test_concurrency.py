@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -32,11 +33,13 @@ class _AsyncCounting(httpx.AsyncBaseTransport):
 
 
 @pytest.mark.parametrize(("bound", "peak"), [(None, 2000), (64, 64), (5, 5)])
-def test_the_async_client_has_at_most_max_concurrency_requests_in_flight(bound: int | None, peak: int) -> None:
+def test_the_async_client_has_at_most_max_concurrency_requests_in_flight(
+    bound: int | None, peak: int
+) -> None:
     transport = _AsyncCounting()
 
     async def main() -> None:
-        kwargs = {} if bound == 64 else {"max_concurrency": bound}  # 64 is the default
+        kwargs: dict[str, Any] = {} if bound == 64 else {"max_concurrency": bound}  # 64: the default
         async with AsyncClient(api_key="yg_test_abcd", base_url=BASE_URL, transport=transport, **kwargs) as c:
             copy = c.with_options(max_retries=0)  # a copy shares the bound
             await asyncio.gather(*((c if i % 2 else copy).test_clock.retrieve() for i in range(2000)))
@@ -62,10 +65,12 @@ def test_the_sync_client_is_unbounded_by_default_and_bounded_across_threads_when
             state["in_flight"] -= 1
         return httpx.Response(200, json=CLOCK)
 
-    def run(**kwargs: int) -> int:
+    def run(**kwargs: Any) -> int:
         state["peak"] = 0
         gate.reset()
-        client = Client(api_key="yg_test_abcd", base_url=BASE_URL, transport=httpx.MockTransport(handler), **kwargs)
+        client = Client(
+            api_key="yg_test_abcd", base_url=BASE_URL, transport=httpx.MockTransport(handler), **kwargs
+        )
         with client, ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda _: client.test_clock.retrieve(), range(8)))
         return state["peak"]

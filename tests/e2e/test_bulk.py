@@ -59,9 +59,13 @@ def test_a_batch_answers_each_item_in_order_with_a_quote_or_the_error_create_wou
 def test_the_sandbox_answers_per_item_errors_for_items_the_sdk_never_sent(sandbox: Sandbox) -> None:
     # Raw HTTP, so the invalid items reach the sandbox: each is an error at its index, the rest quoted.
     http = httpx.Client(transport=sandbox.transport(), base_url="http://sandbox")
+
     def raw(i: int, amount: int = 1299900) -> dict[str, Any]:
         principal = {"amount": amount, "currency": "CNY"}
-        return {**item(i), "loan": {**item(i)["loan"], "principal": principal, "first_due_date": "2026-12-25"}}
+        return {
+            **item(i),
+            "loan": {**item(i)["loan"], "principal": principal, "first_due_date": "2026-12-25"},
+        }
 
     body = {"items": [raw(0), {"product": "consumer_installment"}, "not an object", raw(3, amount=0)]}
     response = http.post("/v1/quote_batches", json=body, headers={"Authorization": "Bearer yg_test_raw1"})
@@ -75,7 +79,9 @@ def test_the_sandbox_answers_per_item_errors_for_items_the_sdk_never_sent(sandbo
     assert data[3]["param"] == "loan.principal" and data[3]["type"] == "invalid_request_error"
     # an empty batch, or more than 1,000 items, is refused as a whole
     for items in ([], [raw(0)] * 1001):
-        bad = http.post("/v1/quote_batches", json={"items": items}, headers={"Authorization": "Bearer yg_test_raw1"})
+        bad = http.post(
+            "/v1/quote_batches", json={"items": items}, headers={"Authorization": "Bearer yg_test_raw1"}
+        )
         assert bad.status_code == 422 and bad.json()["error"]["param"] == "items"
 
 
@@ -113,7 +119,9 @@ def test_a_batch_is_idempotent_as_a_whole(client: Client) -> None:
     first = client.quotes.create_batch(items, idempotency_key="portfolio-1")
     again = client.quotes.create_batch(items, idempotency_key="portfolio-1")
     assert [q.id for q in again.quotes] == [q.id for q in first.quotes]
-    assert again.last_response is not None and again.last_response.headers.get("idempotent-replayed") == "true"
+    assert (
+        again.last_response is not None and again.last_response.headers.get("idempotent-replayed") == "true"
+    )
     assert len(client.quotes.list(limit=100).data) == 3
 
 
@@ -138,7 +146,9 @@ def test_2000_concurrent_calls_complete_without_a_pool_timeout(served_sandbox: s
     async def main() -> list[str]:
         key = "yg_test_" + uuid.uuid4().hex[:16]
         timeout = httpx.Timeout(120.0, pool=20.0)
-        async with AsyncClient(api_key=key, base_url=served_sandbox, timeout=timeout, max_retries=0, deadline=600) as c:
+        async with AsyncClient(
+            api_key=key, base_url=served_sandbox, timeout=timeout, max_retries=0, deadline=600
+        ) as c:
 
             async def one(i: int) -> str:
                 quote = await c.quotes.create(**item(i))

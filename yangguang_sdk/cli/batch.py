@@ -40,7 +40,6 @@ from ..errors import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
-    ParameterError,
     PermissionDeniedError,
 )
 from ._common import (
@@ -60,6 +59,7 @@ if TYPE_CHECKING:
     from .. import AsyncClient
     from ..types.money import Money
     from ..types.quote import Quote
+    from ..types.quote_batch import QuoteBatchError
 
 __all__ = [
     "INPUT_COLUMNS",
@@ -397,9 +397,7 @@ async def _quote_rows(
 
 
 def _result_row(n: int, order: str, result: Quote | QuoteBatchError) -> list[str]:
-    from ..types.quote_batch import QuoteBatchError
-
-    if isinstance(result, QuoteBatchError):
+    if result.object == "error":
         return _error_row(n, order, result.code, result.param, result.message)
     expires = result.expires_at.isoformat().replace("+00:00", "Z") if result.expires_at else ""
     return [

@@ -143,7 +143,9 @@ def create_batch(items: Sequence[Mapping[str, Any]], **opts: Unpack[RequestOptio
     """Check a batch of up to 1,000 quote bodies (each a dict of ``create``'s arguments) and describe
     the call that quotes the valid ones (see ``Quotes.create_batch``)."""
     if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
-        raise ParameterError("must be a list of quote bodies (dicts of quotes.create's arguments)", param="items")
+        raise ParameterError(
+            "must be a list of quote bodies (dicts of quotes.create's arguments)", param="items"
+        )
     if not 1 <= len(items) <= QUOTE_BATCH_MAX_ITEMS:
         raise ParameterError(
             f"must hold 1 to {QUOTE_BATCH_MAX_ITEMS:,} quote bodies (got {len(items):,}); split a "
@@ -169,7 +171,7 @@ def create_batch(items: Sequence[Mapping[str, Any]], **opts: Unpack[RequestOptio
                 message=describe_problems([{"param": None, "message": first["message"]}, *rest]),
                 param=exc.param,
             )
-    request = None
+    request: APIRequest[QuoteBatch] | None = None
     if bodies:
         body = QuoteBatchCreateParams.model_construct(items=bodies)
         request = APIRequest("POST", "/v1/quote_batches", QuoteBatch, body=body, **call_options)
@@ -244,6 +246,9 @@ class AsyncQuotes(AsyncAPIResource):
         self, items: Sequence[Mapping[str, Any]], **opts: Unpack[RequestOptions]
     ) -> QuoteBatch:
         plan = create_batch(items, **opts)
-        return plan.merge(None if plan.request is None else await self._client.execute(plan.request))
+        answer = None
+        if plan.request is not None:
+            answer = await self._client.execute(plan.request)
+        return plan.merge(answer)
 
     create_batch.__doc__ = _BATCH_DOC

@@ -499,7 +499,9 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
             result = next(quoted) if isinstance(item, QuoteCreateParams) else item
             if isinstance(result, SandboxError):
                 result = error_answer(result)[1]["error"]
-            data.append(result if result.get("object") == "quote" else {"object": "error", "index": index, **result})
+            data.append(
+                result if result.get("object") == "quote" else {"object": "error", "index": index, **result}
+            )
         return {"object": "quote_batch", "data": data}
 
     @app.get("/v1/quotes", **_doc(ListBody, "quotes"), openapi_extra=_METADATA_FILTER_DOC)

@@ -52,7 +52,13 @@ from .quote import (
     Vehicle,
     VehicleParams,
 )
-from .quote_batch import QUOTE_BATCH_MAX_ITEMS, QuoteBatch, QuoteBatchCreateParams, QuoteBatchError, QuoteBatchItem
+from .quote_batch import (
+    QUOTE_BATCH_MAX_ITEMS,
+    QuoteBatch,
+    QuoteBatchCreateParams,
+    QuoteBatchError,
+    QuoteBatchItem,
+)
 from .quote_params import (
     BeneficiaryParam,
     BorrowerParam,
