@@ -330,6 +330,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
             "Accept": "application/json",
             **(default_headers or {}),
         }
+        self._normalised_headers = httpx.Headers(self._headers)
         self._owns_client = http_client is None
         pool_options: dict[str, Any] = {
             "transport": transport,
@@ -382,7 +383,9 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
 
     # -- building ----------------------------------------------------------------------------
     def _prepare(self, req: APIRequest[Any]) -> PreparedCall:
-        headers = dict(self._headers)
+        # A copy of the headers normalised once (httpx.Headers): normalising every header again on
+        # each call was a measurable share of the per-call overhead (docs/benchmarks.md, section 1).
+        headers = self._normalised_headers.copy()
         key: str | None = None
         if req.method == "POST":
             key = req.idempotency_key or f"yg-{uuid.uuid4()}"
