@@ -41,7 +41,7 @@ async def main() -> None:
     print(f"{len(results)} results for {len(book)} loans in {len(batches)} calls, in order.")
     print(", ".join(f"{decisions[d]} {d}" for d in ("approved", "declined", "referred")), end="")
     print(f"; {decisions['error']} refused.")
-    for answer, start in zip(answers, range(0, len(book), BATCH)):
+    for answer, start in zip(answers, range(0, len(book), BATCH), strict=True):
         for error in answer.errors:
             order = book[start + error.index]["merchant_order_id"]
             print(f"row {start + error.index} ({order}): {error.code} at {error.param}: {error.message}")
