@@ -45,6 +45,8 @@ from ._request import NOT_GIVEN, APIRequest, NotGiven, TimeoutTypes, idempotency
 from ._version import __version__
 
 if TYPE_CHECKING:
+    import asyncio
+
     from tenacity import RetryCallState
     from typing_extensions import Self
 
@@ -76,7 +78,15 @@ if TYPE_CHECKING:
     )
     from .types import ResponseInfo
 
-__all__ = ["BaseClient", "Outcome", "PreparedCall", "LazyPool", "LazyResource", "last_outcome"]
+__all__ = [
+    "BaseClient",
+    "Outcome",
+    "PreparedCall",
+    "LazyPool",
+    "LazyResource",
+    "ConcurrencyLimit",
+    "last_outcome",
+]
 
 T = TypeVar("T")
 HttpxClientT = TypeVar("HttpxClientT", httpx.Client, httpx.AsyncClient)
@@ -156,6 +166,37 @@ class LazyPool(Generic[HttpxClientT]):
         return self._made
 
 
+class ConcurrencyLimit:
+    """At most ``limit`` requests of a client and its copies in flight (None: no bound), so that
+    thousands of concurrent calls wait in the client, each for a free slot, instead of queueing in
+    the connection pool, which degrades with thousands waiting (DESIGN §7.8). The semaphores are
+    made on first use (an asyncio one needs no loop before then)."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self._asyncio: asyncio.Semaphore | None = None
+        self._threads: threading.BoundedSemaphore | None = None
+        self._lock = threading.Lock()
+
+    def for_asyncio(self) -> asyncio.Semaphore | None:
+        if self.limit is None:
+            return None
+        if self._asyncio is None:
+            import asyncio
+
+            self._asyncio = asyncio.Semaphore(self.limit)
+        return self._asyncio
+
+    def for_threads(self) -> threading.BoundedSemaphore | None:
+        if self.limit is None:
+            return None
+        if self._threads is None:
+            with self._lock:
+                if self._threads is None:
+                    self._threads = threading.BoundedSemaphore(self.limit)
+        return self._threads
+
+
 class LazyResource(Generic[SyncR, AsyncR]):
     """A client's resource (``client.quotes``), made on first use, so a client costs nothing for the
     parts it never calls: ``Quotes`` on a Client, ``AsyncQuotes`` on an AsyncClient."""
@@ -205,6 +246,10 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
     """The httpx client class a client sends through (set by Client and AsyncClient)."""
     _resource_prefix = ""
     """Put before a resource's name to find its class: ``"Async"`` for AsyncClient."""
+    _default_max_concurrency: int | None = None
+    """Requests in flight at most when ``max_concurrency`` is not given: 64 for AsyncClient
+    (``DEFAULT_MAX_CONCURRENCY``); no bound for Client, whose pool measured no collapse from many
+    threads (docs/decisions.md)."""
 
     quotes: LazyResource[Quotes, AsyncQuotes] = LazyResource("Quotes")
     policies: LazyResource[Policies, AsyncPolicies] = LazyResource("Policies")
@@ -234,6 +279,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         default_headers: Mapping[str, str] | None = None,
         http_client: HttpxClientT | None = None,
         transport: TransportT | None = None,
+        max_concurrency: int | None | NotGiven = NOT_GIVEN,
     ) -> None:
         setup_logging()
         api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
@@ -282,6 +328,11 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         )
         self.deadline = _check_deadline(deadline)
         self.max_retries = _check_max_retries(max_retries)
+        self._limit = ConcurrencyLimit(
+            _check_max_concurrency(
+                self._default_max_concurrency if isinstance(max_concurrency, NotGiven) else max_concurrency
+            )
+        )
         self._default_headers = default_headers
         self._headers = {
             "Authorization": f"Bearer {api_key}",
@@ -290,6 +341,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
             "Accept": "application/json",
             **(default_headers or {}),
         }
+        self._normalised_headers = httpx.Headers(self._headers)
         self._owns_client = http_client is None
         pool_options: dict[str, Any] = {
             "transport": transport,
@@ -336,12 +388,15 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
             default_headers=self._default_headers,
         )
         copy._pool = self._pool
+        copy._limit = self._limit  # the copies share the bound on requests in flight with the pool
         copy._owns_client = False  # the pool belongs to the original: closing the copy leaves it open
         return copy
 
     # -- building ----------------------------------------------------------------------------
     def _prepare(self, req: APIRequest[Any]) -> PreparedCall:
-        headers = dict(self._headers)
+        # A copy of the headers normalised once (httpx.Headers): normalising every header again on
+        # each call was a measurable share of the per-call overhead (docs/benchmarks.md, section 1).
+        headers = self._normalised_headers.copy()
         key: str | None = None
         if req.method == "POST":
             key = req.idempotency_key or f"yg-{uuid.uuid4()}"
@@ -730,6 +785,14 @@ def _as_timeout(value: TimeoutTypes) -> httpx.Timeout | None:
 def _check_max_retries(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise errors.ConfigurationError("max_retries must be an int >= 0")
+    return value
+
+
+def _check_max_concurrency(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise errors.ConfigurationError("max_concurrency must be an int >= 1, or None for no bound")
     return value
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ._base_client import BaseClient, Outcome, PreparedCall, last_outcome
+from ._constants import DEFAULT_MAX_CONCURRENCY
 from ._request import APIRequest
 from .pagination import AsyncPage, SyncPage
 
@@ -85,7 +86,14 @@ class Client(BaseClient[httpx.Client, httpx.BaseTransport]):
         return self._response(call, outcome)
 
     def _attempt(self, call: PreparedCall) -> Outcome:
-        self._start_attempt(call)
+        slots = self._limit.for_threads()
+        if slots is None:
+            return self._attempt_now(call)
+        with slots:  # around the send, not the pool: many threads wait here, not in httpcore
+            return self._attempt_now(call)
+
+    def _attempt_now(self, call: PreparedCall) -> Outcome:
+        self._start_attempt(call)  # after the wait for a slot: the attempt gets what is left of the deadline
         try:
             outcome: Outcome = self._client.send(call.request)
         except httpx.TransportError as exc:
@@ -102,6 +110,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
 
     _pool_class = httpx.AsyncClient
     _resource_prefix = "Async"
+    _default_max_concurrency = DEFAULT_MAX_CONCURRENCY
 
     async def execute(self, req: APIRequest[T]) -> T:
         """Send ``req`` (retried as configured) and return the object it promises: what every
@@ -156,7 +165,14 @@ class AsyncClient(BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         return self._response(call, outcome)
 
     async def _attempt(self, call: PreparedCall) -> Outcome:
-        self._start_attempt(call)
+        slots = self._limit.for_asyncio()
+        if slots is None:
+            return await self._attempt_now(call)
+        async with slots:  # around the send, not the pool: thousands wait here, not in httpcore
+            return await self._attempt_now(call)
+
+    async def _attempt_now(self, call: PreparedCall) -> Outcome:
+        self._start_attempt(call)  # after the wait for a slot: the attempt gets what is left of the deadline
         try:
             outcome: Outcome = await self._client.send(call.request)
         except httpx.TransportError as exc:

@@ -10,6 +10,7 @@ __all__ = [
     "DEFAULT_DEADLINE",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_CONNECTION_LIMITS",
+    "DEFAULT_MAX_CONCURRENCY",
     "INITIAL_RETRY_DELAY",
     "MAX_RETRY_DELAY",
     "MAX_RETRY_AFTER",
@@ -28,7 +29,15 @@ DEFAULT_DEADLINE = 60.0
 """Seconds for the whole call, every retry and back-off included."""
 
 DEFAULT_MAX_RETRIES = 2
-DEFAULT_CONNECTION_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+DEFAULT_MAX_CONCURRENCY = 64
+"""Requests a client (with its copies) has in flight at most; more wait in the client. Below the
+pool's 100 connections on purpose: thousands of requests queued in httpcore's pool collapse it
+(DESIGN §7.8)."""
+DEFAULT_CONNECTION_LIMITS = httpx.Limits(
+    max_connections=100, max_keepalive_connections=DEFAULT_MAX_CONCURRENCY
+)
+"""Keep-alive for as many connections as may be in flight: with fewer, every request past the
+keep-alive count would close its connection and the next waiting one open a new one."""
 
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0

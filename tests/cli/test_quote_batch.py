@@ -83,13 +83,15 @@ def test_a_rerun_resumes_and_never_quotes_a_row_twice(
 ) -> None:
     loans, out = example(tmp_path), tmp_path / "decisions.csv"
     creds = ("--api-key", api_key, "--base-url", served)
-    assert run(runner, loans, out, *creds).exit_code == 3
+    assert run(runner, loans, out, *creds, "--batch-size", "10", "-c", "1").exit_code == 3
     first = {r["row"]: r["quote_id"] for r in read(out)}
+    assert [int(r["row"]) for r in read(out)] == list(range(1, 33))  # one batch at a time: in order
 
-    # A run killed mid-way: 10 rows written, the 11th cut off mid-line.
+    # A run killed mid-way: the first batch of 10 rows written, the next one's first line cut off
+    # mid-line (a batch's lines are one write: a kill leaves whole batches, at worst a torn line).
     lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
     out.write_text("".join(lines[:11]) + lines[11][:15], encoding="utf-8")
-    again = run(runner, loans, out, *creds)
+    again = run(runner, loans, out, *creds, "--batch-size", "10", "-c", "1")
     assert again.exit_code == 3
     assert "10 rows skipped, already in" in again.stdout
     rows = read(out)
@@ -97,7 +99,7 @@ def test_a_rerun_resumes_and_never_quotes_a_row_twice(
     # The redone rows replayed their first answer (same idempotency key): the same quotes.
     assert {r["row"]: r["quote_id"] for r in rows} == first
 
-    done = run(runner, loans, out, *creds)
+    done = run(runner, loans, out, *creds, "--batch-size", "10")
     assert done.exit_code == 3  # the error rows are still in the file
     assert "0 rows in" in done.stdout and "32 rows skipped" in done.stdout
 
@@ -189,27 +191,47 @@ def test_plain_progress_lines_give_rate_and_eta() -> None:
 
 
 class _CountingQuotes:
-    def __init__(self) -> None:
-        self.in_flight = self.peak = self.calls = 0
+    """A fake ``client.quotes`` whose batches fail every item alike, counting batches in flight."""
 
-    async def create(self, **kwargs: Any) -> Any:
+    def __init__(self, code: str = "invalid_row") -> None:
+        self.in_flight = self.peak = self.calls = self.items = 0
+        self.sizes: list[int] = []
+        self.code = code
+
+    async def create_batch(self, items: list[dict[str, Any]], **opts: Any) -> Any:
+        from yangguang_sdk.types import QuoteBatch, QuoteBatchError
+
         self.in_flight += 1
         self.calls += 1
+        self.sizes.append(len(items))
         self.peak = max(self.peak, self.in_flight)
         await asyncio.sleep(0)
         await asyncio.sleep(0)
         self.in_flight -= 1
-        raise batch.RowError(None, "not really quoted")
+        data = []
+        for index in range(len(items)):
+            self.items += 1
+            code = self.code if self.items != 50 or self.code != "mixed" else "other"
+            data.append(
+                QuoteBatchError(
+                    index=index,
+                    type="invalid_request_error",
+                    code="invalid_row" if code == "mixed" else code,
+                    message="not really quoted",
+                )
+            )
+        return QuoteBatch(data=data)
 
 
-def test_no_more_than_concurrency_rows_are_in_flight(tmp_path: Path) -> None:
+def test_no_more_than_concurrency_batches_are_in_flight(tmp_path: Path) -> None:
     loans, out = tmp_path / "loans.csv", tmp_path / "out.csv"
     batch.generate_loans(loans, 500, today=dt.date(2026, 11, 25))
     quotes = _CountingQuotes()
     client: Any = type("FakeClient", (), {"quotes": quotes})()
-    options = batch.BatchOptions(loans, out, concurrency=7, early_stop=0)
+    options = batch.BatchOptions(loans, out, concurrency=7, batch_size=10, early_stop=0)
     summary = asyncio.run(batch.run_batch(client, options))
-    assert quotes.calls == 500 and summary.errors == 500
+    assert quotes.items == 500 and summary.errors == 500
+    assert quotes.calls == 50 and set(quotes.sizes) == {10}  # each block of 10 rows is one batch
     assert quotes.peak == 7
 
 
@@ -348,33 +370,38 @@ def test_the_first_100_rows_failing_alike_stop_the_batch_with_their_code(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     loans, out = tmp_path / "loans.csv", tmp_path / "decisions.csv"
-    batch.generate_loans(loans, 400, today=dt.date(2020, 1, 1))  # every first due date is past
-    result = run(runner, loans, out, "--sandbox", "-c", "8")
+    batch.generate_loans(loans, 1000, today=dt.date(2020, 1, 1))  # every first due date is past
+    result = run(runner, loans, out, "--sandbox", "-c", "2")
     assert result.exit_code == 1, result.stdout + result.stderr
     assert "the first 100 rows all failed with invalid_first_due_date" in result.stderr
     assert "--retry-errors" in result.stderr  # the hint: fix the cause, then retry them
     rows = read(out)
-    assert 100 <= len(rows) < 400
+    assert 100 <= len(rows) < 1000  # the batches in flight are written, the rest never sent
     assert len({r["row"] for r in rows}) == len(rows)  # each row once: a rerun resumes cleanly
 
-    again = run(runner, loans, out, "--sandbox", "-c", "8")
+    again = run(runner, loans, out, "--sandbox", "-c", "2")
     assert again.exit_code == 1 and f"{len(rows)} rows skipped" in again.stdout
 
 
 def test_the_early_stop_needs_the_same_code_on_every_one_of_the_first_rows(tmp_path: Path) -> None:
-    class Quotes:
-        calls = 0
-
-        async def create(self, **kwargs: Any) -> Any:
-            Quotes.calls += 1
-            code = "invalid_row" if Quotes.calls != 50 else "other"
-            raise batch.RowError(None, "not really quoted", code)
-
+    quotes = _CountingQuotes("mixed")  # the 50th item fails with another code
     loans, out = tmp_path / "loans.csv", tmp_path / "out.csv"
     batch.generate_loans(loans, 300, today=dt.date(2026, 11, 25))
-    client: Any = type("FakeClient", (), {"quotes": Quotes()})()
+    client: Any = type("FakeClient", (), {"quotes": quotes})()
     summary = asyncio.run(batch.run_batch(client, batch.BatchOptions(loans, out, concurrency=1)))
-    assert Quotes.calls == 300 and summary.fatal is None
+    assert quotes.items == 300 and summary.fatal is None
+
+
+def test_the_same_failing_code_on_the_first_100_rows_stops_before_the_rest_are_sent(tmp_path: Path) -> None:
+    quotes = _CountingQuotes()
+    loans, out = tmp_path / "loans.csv", tmp_path / "out.csv"
+    batch.generate_loans(loans, 1000, today=dt.date(2026, 11, 25))
+    client: Any = type("FakeClient", (), {"quotes": quotes})()
+    summary = asyncio.run(
+        batch.run_batch(client, batch.BatchOptions(loans, out, concurrency=1, batch_size=50))
+    )
+    assert isinstance(summary.fatal, batch.EarlyStop)
+    assert quotes.items < 1000 and len(read(out)) == quotes.items
 
 
 def test_generate_replaces_a_portfolio_but_never_a_decisions_file(runner: CliRunner, tmp_path: Path) -> None:

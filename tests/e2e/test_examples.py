@@ -84,6 +84,15 @@ def run(name: str) -> str:
                 "the shop processed 6 events, each once: True",
             ],
         ),
+        (
+            "portfolio_requote.py",
+            [
+                "2500 results for 2500 loans in 3 calls, in order.",
+                "2 refused.",
+                "row 7 (GEN-00000008): invalid_parameter at loan.principal: must be greater than zero",
+                "row 1500 (GEN-00001501): invalid_parameter at loan.principal",
+            ],
+        ),
     ],
 )
 def test_example_runs_and_tells_its_story(name: str, phrases: list[str]) -> None:

@@ -1,11 +1,15 @@
 """``yangguang quote-batch``: quote a portfolio from a CSV file with the async client.
 
-The input is read as a stream and at most ``concurrency`` rows are in flight, so memory stays flat
-whatever the file's size. Each result is appended to the output and flushed at once. A rerun with
-the same output file skips the rows already there; the idempotency key derived from each row makes
-a row that was in flight when the process died come back as the same quote, never a second one.
-The output is a log: the last line for a row is its result (``--retry-errors`` appends a new line
-for a row that failed before, under a new key, since the old one has the failure stored).
+Rows go to the insurer in batches (``client.quotes.create_batch``, ``POST /v1/quote_batches``): each
+block of ``batch_size`` input rows (rows 1-100, 101-200, ...) is one request for its rows not yet
+done, ``concurrency`` batches in flight. The input is read as a stream through a bounded queue, so
+memory stays flat whatever the file's size. Each batch's lines are appended to the output in one
+write and flushed at once. A rerun with the same output file skips the rows already there, so it
+sends the same batches as the run it resumes, under the same idempotency keys (derived from the
+batch's rows): a batch that was in flight when the process died comes back as the same quotes,
+never second ones. The output is a log: the last line for a row is its result (``--retry-errors``
+appends a new line for a row that failed before, under a new key, since the old one has the
+failure stored).
 
 A first due date may be written ``today+N``: N days after the insurer's today (a sandbox's clock
 for a test key, else the UTC date), so a sample portfolio stays valid in any year.
@@ -36,7 +40,6 @@ from ..errors import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
-    ParameterError,
     PermissionDeniedError,
 )
 from ._common import (
@@ -55,6 +58,8 @@ from ._common import (
 if TYPE_CHECKING:
     from .. import AsyncClient
     from ..types.money import Money
+    from ..types.quote import Quote
+    from ..types.quote_batch import QuoteBatchError
 
 __all__ = [
     "INPUT_COLUMNS",
@@ -123,6 +128,8 @@ OUTPUT_COLUMNS = (
 PLAIN_PROGRESS_EVERY = 5.0
 """Seconds between progress lines when stderr is not a terminal."""
 EARLY_STOP_ROWS = 100
+"""When this run's first this-many rows all fail with one error code, the rest would too: stop."""
+DEFAULT_BATCH_SIZE = 100
 """When this run's first this-many rows all fail with one error code, the rest would too: stop."""
 
 
@@ -338,41 +345,69 @@ _FATAL = (AuthenticationError, PermissionDeniedError, APIConnectionError)
 """Errors that would fail every row alike: stop the batch, write nothing for the rows in flight."""
 
 
-async def _quote_row(
+Pending = tuple[int, dict[str | None, Any], int]
+"""A row to quote: its number, its cells and its retry number (``idempotency_key``'s ``attempt``)."""
+
+
+def batch_key(keys: list[str], first: int) -> str:
+    """The idempotency key of a batch: ``batch-<first row>-<digest of its rows' keys>``. The rows'
+    own keys (``idempotency_key``) hold their cells, resolved dates and retry numbers, so the same
+    rows sent again (a resume after a crash) replay the first answer."""
+    digest = hashlib.sha256(json.dumps(keys, ensure_ascii=False).encode()).hexdigest()[:32]
+    return f"batch-{first}-{digest}"
+
+
+async def _quote_rows(
     client: AsyncClient,
-    n: int,
-    row: dict[str | None, Any],
+    rows: list[Pending],
     product: str,
-    attempt: int = 0,
     today: Callable[[], Awaitable[dt.date]] | None = None,
-) -> list[str]:
-    order = _cell(row, "merchant_order_id")
-    try:
-        if today is not None and _has_relative_date(row):
-            row = resolve_dates(row, await today())
-        request = quote_request(row, product)
-        key = idempotency_key(row, product, attempt)
-        quote = await client.quotes.create(**request, idempotency_key=key)
-    except RowError as exc:
-        return _error_row(n, order, exc.code, exc.param, exc.message)
-    except ParameterError as exc:
-        message = str(exc)
-        if exc.param and message.startswith(f"{exc.param}: "):
-            message = message[len(exc.param) + 2 :]
-        return _error_row(n, order, "invalid_parameter", exc.param, message)
-    except _FATAL:
-        raise
-    except APIStatusError as exc:
-        return _error_row(n, order, exc.code or f"http_{exc.status_code}", exc.param, exc.message)
-    expires = quote.expires_at.isoformat().replace("+00:00", "Z") if quote.expires_at else ""
+) -> list[list[str]]:
+    """The output lines of ``rows`` (in their order), quoted in one ``quotes.create_batch``: rows
+    the CLI or the SDK refuse are error lines without a request; an error of the whole call that
+    would hit every batch alike (``_FATAL``) is raised."""
+    records: dict[int, list[str]] = {}
+    requests: list[dict[str, Any]] = []
+    sent: list[tuple[int, str]] = []
+    keys: list[str] = []
+    for n, row, attempt in rows:
+        order = _cell(row, "merchant_order_id")
+        try:
+            if today is not None and _has_relative_date(row):
+                row = resolve_dates(row, await today())
+            requests.append(quote_request(row, product))
+        except RowError as exc:
+            records[n] = _error_row(n, order, exc.code, exc.param, exc.message)
+            continue
+        sent.append((n, order))
+        keys.append(idempotency_key(row, product, attempt))
+    if requests:
+        try:
+            results = await client.quotes.create_batch(requests, idempotency_key=batch_key(keys, sent[0][0]))
+        except _FATAL:
+            raise
+        except APIStatusError as exc:
+            code = exc.code or f"http_{exc.status_code}"
+            for n, order in sent:
+                records[n] = _error_row(n, order, code, exc.param, exc.message)
+        else:
+            for (n, order), result in zip(sent, results.data, strict=True):
+                records[n] = _result_row(n, order, result)
+    return [records[n] for n, _, _ in rows]
+
+
+def _result_row(n: int, order: str, result: Quote | QuoteBatchError) -> list[str]:
+    if result.object == "error":
+        return _error_row(n, order, result.code, result.param, result.message)
+    expires = result.expires_at.isoformat().replace("+00:00", "Z") if result.expires_at else ""
     return [
         str(n),
         order,
-        quote.decision,
-        _money_text(quote.premium),
-        _money_text(quote.sum_insured),
-        quote.decline_reason or "",
-        quote.id,
+        result.decision,
+        _money_text(result.premium),
+        _money_text(result.sum_insured),
+        result.decline_reason or "",
+        result.id,
         expires,
         "",
         "",
@@ -638,8 +673,12 @@ def make_progress(mode: str) -> Progress:
 class BatchOptions:
     input: Path
     output: Path
-    concurrency: int = 32
+    concurrency: int = 4
+    """Batches in flight at once."""
     product: str = "consumer_installment"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    """Rows per ``quotes.create_batch`` call (1-1,000): each block of this many input rows is one
+    batch of its rows not yet done."""
     retry_errors: bool = False
     """Quote again the rows whose last line in the output is an error (under a new key)."""
     early_stop: int = EARLY_STOP_ROWS
@@ -719,10 +758,11 @@ def _open_input(path: Path) -> tuple[TextIO, Iterator[dict[str | None, Any]]]:
 async def run_batch(
     client: AsyncClient, options: BatchOptions, progress: Progress | None = None
 ) -> BatchSummary:
-    """Quote every row of ``options.input`` not yet in ``options.output``, ``concurrency`` at a time.
+    """Quote every row of ``options.input`` not yet in ``options.output``, in batches of up to
+    ``batch_size`` rows, ``concurrency`` batches at a time.
 
-    One reader feeds a bounded queue; ``concurrency`` workers quote and append one line each, flushed
-    at once. Errors that would hit every row (401, 403, the server unreachable) stop the batch: the
+    One reader feeds a bounded queue of batches; ``concurrency`` workers quote a batch and append its
+    lines in one write, flushed at once. Errors that would hit every row (401, 403, the server unreachable) stop the batch: the
     rows in flight are not written, so a rerun quotes them (and their idempotency keys make that safe).
     So do ``early_stop`` identical errors at the start (``EarlyStop``): the rows in flight are
     written, every line is a whole result, and a rerun goes on from there.
@@ -732,6 +772,10 @@ async def run_batch(
         raise CLIError("the output file must not be the input file", EXIT_USAGE)
     if not 1 <= options.concurrency <= 1000:
         raise CLIError("--concurrency must be from 1 to 1000", EXIT_USAGE)
+    from ..types.quote_batch import QUOTE_BATCH_MAX_ITEMS
+
+    if not 1 <= options.batch_size <= QUOTE_BATCH_MAX_ITEMS:
+        raise CLIError(f"--batch-size must be from 1 to {QUOTE_BATCH_MAX_ITEMS}", EXIT_USAGE)
     in_fh, rows = _open_input(options.input)
     summary = BatchSummary()
     try:
@@ -750,7 +794,7 @@ async def run_batch(
             progress.start(total, len(previous.done) - (len(previous.failed) if options.retry_errors else 0))
             started = time.monotonic()
             try:
-                await _pump(client, options, rows, previous, writer, out, summary, progress)
+                await _pump(client, options, rows, previous, out, summary, progress)
             finally:
                 summary.elapsed = time.monotonic() - started
                 progress.close()
@@ -764,25 +808,30 @@ async def _pump(
     options: BatchOptions,
     rows: Iterator[dict[str | None, Any]],
     previous: _Previous,
-    writer: Any,
     out: TextIO,
     summary: BatchSummary,
     progress: Progress,
 ) -> None:
     import asyncio  # here, not at the top: `yangguang --help` need not pay for it
+    import io
 
-    queue: asyncio.Queue[tuple[int, dict[str | None, Any], int] | None] = asyncio.Queue(
-        options.concurrency * 2
-    )
+    queue: asyncio.Queue[list[Pending] | None] = asyncio.Queue(options.concurrency * 2)
     stop = asyncio.Event()
     today = _today_source(client, options.sandbox_clock, asyncio.Lock())
     first: dict[str, str] = {}  # the first error of this run (code, message), while all are alike
 
     async def read() -> None:
+        # Rows are grouped by their place in the input (rows 1-100, 101-200, ...), each group's rows
+        # not yet done making one batch: what a group sends depends only on the input and the
+        # output, so a rerun sends the same batches under the same keys.
+        block: list[Pending] = []
         try:
             for n, row in enumerate(rows, start=1):
                 if stop.is_set():
                     break
+                if block and (n - 1) // options.batch_size != (block[0][0] - 1) // options.batch_size:
+                    await queue.put(block)
+                    block = []
                 attempt = 0
                 if n in previous.done:
                     if not (options.retry_errors and n in previous.failed):
@@ -790,7 +839,9 @@ async def _pump(
                         continue
                     attempt = previous.attempts(n)
                     summary.retried += 1
-                await queue.put((n, row, attempt))
+                block.append((n, row, attempt))
+            if block and not stop.is_set():
+                await queue.put(block)
         except (UnicodeDecodeError, csv.Error) as exc:
             summary.fatal = CLIError(f"{options.input}: {one_line(exc)}", EXIT_USAGE)
             stop.set()
@@ -799,23 +850,25 @@ async def _pump(
                 await queue.put(None)
 
     async def work() -> None:
-        while (item := await queue.get()) is not None:
+        while (block := await queue.get()) is not None:
             if stop.is_set():
                 continue  # keep draining so the reader never blocks
-            n, row, attempt = item
             try:
-                record = await _quote_row(client, n, row, options.product, attempt, today)
+                records = await _quote_rows(client, block, options.product, today)
             except _FATAL as exc:
                 if summary.fatal is None:
                     summary.fatal = exc
                 stop.set()
                 continue
-            writer.writerow(record)
-            out.flush()  # a kill loses at most the rows in flight
-            summary.decisions[record[2]] += 1
-            progress.advance(summary.total_errors)
-            if summary.quoted <= options.early_stop and first.get("code") != "":
-                check_early_stop(record)
+            text = io.StringIO()
+            csv.writer(text, lineterminator="\n").writerows(records)
+            out.write(text.getvalue())  # a batch's lines in one write: a kill loses whole batches
+            out.flush()
+            for record in records:
+                summary.decisions[record[2]] += 1
+                progress.advance(summary.total_errors)
+                if summary.quoted <= options.early_stop and first.get("code") != "":
+                    check_early_stop(record)
 
     def check_early_stop(record: list[str]) -> None:
         """Stop once the first ``early_stop`` rows have all failed with one code (``first`` holds
@@ -978,8 +1031,17 @@ def quote_batch(
         Path | None, typer.Argument(metavar="LOANS.csv", help="The portfolio, one loan per row.")
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", min=1, max=1000, help="Quotes in flight at once.")
-    ] = 32,
+        int, typer.Option("--concurrency", "-c", min=1, max=1000, help="Batches in flight at once.")
+    ] = 4,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            max=1000,  # types.quote_batch.QUOTE_BATCH_MAX_ITEMS (not imported here: --help stays fast)
+            help="Rows per request (quotes.create_batch): each block of this many input rows is one batch.",
+        ),
+    ] = DEFAULT_BATCH_SIZE,
     product: Annotated[
         ProductChoice, typer.Option(help="Product for rows whose product cell is empty.")
     ] = ProductChoice.consumer_installment,
@@ -1019,7 +1081,7 @@ def quote_batch(
 
     Writes one line per input row: its row number, merchant_order_id, decision, premium, sum insured, decline reason and quote id, or the row's error code, column and message. Bad rows never stop the batch; it exits 3 when any row failed.
 
-    The input is streamed and each result flushed at once: rerun the same command after a crash or Ctrl-C and it skips the rows already in the output (with --retry-errors, not those whose result was an error). Each row's idempotency key (batch-ORDER-DIGEST, from the row's cells) means a row is never quoted twice. When the first 100 rows all fail with the same error code, it stops (exit 1) rather than send the rest.
+    Rows are sent in batches of --batch-size (one POST /v1/quote_batches each, priced in one transaction), --concurrency batches at a time. The input is streamed and each batch's lines flushed at once: rerun the same command after a crash or Ctrl-C and it skips the rows already in the output (with --retry-errors, not those whose result was an error). Each batch's idempotency key (batch-ROW-DIGEST, from its rows' cells) means a rerun sends the same batches again and gets the same quotes back, never second ones. When the first 100 rows all fail with the same error code, it stops (exit 1) rather than send the rest.
     """
     if generate is not None:
         if input_path is not None:
@@ -1045,6 +1107,7 @@ def quote_batch(
         output,
         concurrency,
         product.value,
+        batch_size=batch_size,
         retry_errors=retry_errors,
         sandbox_clock=creds is None or creds.api_key.startswith("yg_test_"),
     )

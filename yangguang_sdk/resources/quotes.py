@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from typing_extensions import Unpack
 
 from .._request import APIRequest
-from ..errors import ParameterError
+from ..errors import ParameterError, describe_problems
+from ..types._base import attach_response
 from ..types.product_rules import quote_rule_violation
 from ..types.quote import Decision, ProductName, Quote, QuoteCreateParams
+from ..types.quote_batch import QUOTE_BATCH_MAX_ITEMS, QuoteBatch, QuoteBatchCreateParams, QuoteBatchError
 from ..types.quote_params import (
     BeneficiaryParam,
     BorrowerParam,
@@ -85,8 +89,7 @@ def create(
         "contract": contract,
         "metadata": metadata,
     }
-    body = validate_params(
-        QuoteCreateParams,
+    body = quote_params(
         {
             "product": product,
             "merchant_order_id": merchant_order_id,
@@ -95,10 +98,85 @@ def create(
             **{name: value for name, value in given.items() if value is not None},
         },
     )
+    return APIRequest("POST", "/v1/quotes", Quote, body=body, **options(opts))
+
+
+def quote_params(data: Mapping[str, Any]) -> QuoteCreateParams:
+    """The body of one quote, checked as ``create`` checks it: the model, then the product's rules
+    (a ``ParameterError`` naming the field)."""
+    body = validate_params(QuoteCreateParams, data)
     violation = quote_rule_violation(body)
     if violation is not None:
         raise ParameterError(violation.message, param=violation.param, code=violation.code)
-    return APIRequest("POST", "/v1/quotes", Quote, body=body, **options(opts))
+    return body
+
+
+@dataclass
+class BatchPlan:
+    """A batch checked before sending: the request for its valid items (None when there are none)
+    and the errors of the others, by their index in the list given."""
+
+    request: APIRequest[QuoteBatch] | None
+    sent: list[int]
+    """The indexes of the items sent, in order."""
+    refused: dict[int, QuoteBatchError]
+
+    def merge(self, answer: QuoteBatch | None) -> QuoteBatch:
+        """One result per item given, in order: the insurer's answer for the items sent (their
+        error indexes made indexes of the list given) and the SDK's errors for the others."""
+        if answer is not None and not self.refused:
+            return answer
+        data: list[Quote | QuoteBatchError | None] = [None] * (len(self.sent) + len(self.refused))
+        for index, error in self.refused.items():
+            data[index] = error
+        if answer is not None:
+            for index, result in zip(self.sent, answer.data, strict=True):
+                if isinstance(result, QuoteBatchError):
+                    result = result.model_copy(update={"index": index})
+                data[index] = result
+        merged = QuoteBatch(data=[result for result in data if result is not None])
+        if answer is not None and answer.last_response is not None:
+            attach_response(merged, answer.last_response)
+        return merged
+
+
+def create_batch(items: Sequence[Mapping[str, Any]], **opts: Unpack[RequestOptions]) -> BatchPlan:
+    """Check a batch of up to 1,000 quote bodies (each a dict of ``create``'s arguments) and describe
+    the call that quotes the valid ones (see ``Quotes.create_batch``)."""
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
+        raise ParameterError(
+            "must be a list of quote bodies (dicts of quotes.create's arguments)", param="items"
+        )
+    if not 1 <= len(items) <= QUOTE_BATCH_MAX_ITEMS:
+        raise ParameterError(
+            f"must hold 1 to {QUOTE_BATCH_MAX_ITEMS:,} quote bodies (got {len(items):,}); split a "
+            "longer list into several batches",
+            param="items",
+        )
+    call_options = options(opts)
+    bodies: list[QuoteCreateParams] = []
+    sent: list[int] = []
+    refused: dict[int, QuoteBatchError] = {}
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, Mapping):
+                raise ParameterError("must be a dict of quotes.create's arguments", param=None)
+            bodies.append(quote_params(item))
+            sent.append(index)
+        except ParameterError as exc:
+            first, *rest = exc.errors
+            refused[index] = QuoteBatchError(
+                index=index,
+                type="invalid_request_error",
+                code=exc.code,
+                message=describe_problems([{"param": None, "message": first["message"]}, *rest]),
+                param=exc.param,
+            )
+    request: APIRequest[QuoteBatch] | None = None
+    if bodies:
+        body = QuoteBatchCreateParams.model_construct(items=bodies)
+        request = APIRequest("POST", "/v1/quote_batches", QuoteBatch, body=body, **call_options)
+    return BatchPlan(request, sent, refused)
 
 
 def retrieve(quote_id: str, **opts: Unpack[RequestOptions]) -> APIRequest[Quote]:
@@ -131,13 +209,47 @@ def list_(
     return APIRequest("GET", "/v1/quotes", Quote, query=query, **options(opts))
 
 
+_BATCH_DOC = """Quote up to 1,000 loans in one call: one result per item, in order, a ``Quote`` or a
+    ``QuoteBatchError`` (partial success is normal, not an exception).
+
+    Each item is a dict of ``create``'s arguments (``product``, ``merchant_order_id``, ``borrower``,
+    ``loan``, ...). Each is checked as ``create`` checks it, before anything is sent: an invalid item
+    is not sent, and its result is a ``QuoteBatchError`` with the code, ``param`` (the field within
+    the item) and message ``create`` would have raised, and its ``index``. The valid items go in one
+    ``POST /v1/quote_batches``, priced by the insurer in one transaction; an item it refuses is a
+    ``QuoteBatchError`` the same way. No items, more than 1,000, or a list that is not one is a
+    ``ParameterError`` naming ``items``; an error of the call as a whole (auth, connection, a 5xx
+    after retries) raises as for ``create``.
+
+    The call is idempotent as a whole: ``idempotency_key`` (one is generated by default) makes a
+    retry, or a repeat within 24 h, return the same quotes.
+    """
+
+
 class Quotes(SyncAPIResource):
     create = sync_method(create)
     retrieve = sync_method(retrieve)
     list = sync_list(list_)
+
+    def create_batch(self, items: Sequence[Mapping[str, Any]], **opts: Unpack[RequestOptions]) -> QuoteBatch:
+        plan = create_batch(items, **opts)
+        return plan.merge(None if plan.request is None else self._client.execute(plan.request))
+
+    create_batch.__doc__ = _BATCH_DOC
 
 
 class AsyncQuotes(AsyncAPIResource):
     create = async_method(create)
     retrieve = async_method(retrieve)
     list = async_list(list_)
+
+    async def create_batch(
+        self, items: Sequence[Mapping[str, Any]], **opts: Unpack[RequestOptions]
+    ) -> QuoteBatch:
+        plan = create_batch(items, **opts)
+        answer = None
+        if plan.request is not None:
+            answer = await self._client.execute(plan.request)
+        return plan.merge(answer)
+
+    create_batch.__doc__ = _BATCH_DOC

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._constants import API_VERSION
@@ -34,6 +34,8 @@ from ..types import (
     PolicySettleParams,
     PolicyUpdateParams,
     Quote,
+    QuoteBatch,
+    QuoteBatchCreateParams,
     QuoteCreateParams,
     Repayment,
     RepaymentCreateParams,
@@ -476,6 +478,34 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
     ) -> JSONResponse:
         """Underwrite and price; the decision is approved, declined or referred."""
         return idempotent(tenant, key, fingerprint, lambda: engine.create_quote(tenant, params))
+
+    @app.post("/v1/quote_batches", **_doc(QuoteBatch, "quotes"))
+    def create_quote_batch(
+        params: QuoteBatchCreateParams, tenant: Tenant, fingerprint: Fingerprint, key: IdemKey = None
+    ) -> JSONResponse:
+        """Up to 1,000 quotes in one call and one transaction: one result per item, in order, a
+        quote or the error POST /v1/quotes would answer for that item (with its ``index``).
+        Idempotent as a whole with an Idempotency-Key."""
+        return idempotent(tenant, key, fingerprint, lambda: quote_batch(tenant, params.items))
+
+    def quote_batch(tenant: str, items: list[Any]) -> dict[str, Any]:
+        checked: list[QuoteCreateParams | dict[str, Any]] = []
+        for raw in items:
+            try:
+                checked.append(QuoteCreateParams.model_validate(raw))
+            except ValidationError as exc:
+                problem = describe_validation_error(exc, typo_first=False)
+                checked.append(_error_object(422, "invalid_parameter", str(problem), problem.param))
+        quoted = iter(engine.create_quotes(tenant, [p for p in checked if isinstance(p, QuoteCreateParams)]))
+        data: list[dict[str, Any]] = []
+        for index, item in enumerate(checked):
+            result = next(quoted) if isinstance(item, QuoteCreateParams) else item
+            if isinstance(result, SandboxError):
+                result = error_answer(result)[1]["error"]
+            data.append(
+                result if result.get("object") == "quote" else {"object": "error", "index": index, **result}
+            )
+        return {"object": "quote_batch", "data": data}
 
     @app.get("/v1/quotes", **_doc(ListBody, "quotes"), openapi_extra=_METADATA_FILTER_DOC)
     def list_quotes(

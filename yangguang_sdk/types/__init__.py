@@ -54,6 +54,13 @@ from .quote import (
     Vehicle,
     VehicleParams,
 )
+from .quote_batch import (
+    QUOTE_BATCH_MAX_ITEMS,
+    QuoteBatch,
+    QuoteBatchCreateParams,
+    QuoteBatchError,
+    QuoteBatchItem,
+)
 from .quote_params import (
     BeneficiaryParam,
     BorrowerParam,
@@ -126,6 +133,11 @@ __all__ = [
     "PolicyStatus",
     "PolicyUpdateParams",
     "Quote",
+    "QuoteBatch",
+    "QuoteBatchCreateParams",
+    "QuoteBatchError",
+    "QuoteBatchItem",
+    "QUOTE_BATCH_MAX_ITEMS",
     "QuoteCreateParams",
     "QuoteEvent",
     "Repayment",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ValidationError
@@ -25,7 +25,7 @@ from ...types.quote import Borrower, QuoteCreateParams
 from .. import pricing
 from ..clock import to_micros
 from ..disclosure import WORDING_SHA256, WORDINGS, disclose
-from ..errors import Invalid, NotFound, validated
+from ..errors import Invalid, NotFound, SandboxError, validated
 from ..products import EXPOSURE_LIMITS, PRICING, PRODUCTS
 from ._core import Core, public
 from .records import Decision, Json, LineRecord, LoanRecord, Parties, QuoteRecord, money
@@ -218,6 +218,21 @@ class Quotes(Core):
                     ref=record.id,
                 )
         return render(stored)
+
+    @public
+    def create_quotes(
+        self, tenant: str, items: Sequence[QuoteCreateParams | Json]
+    ) -> list[Json | SandboxError]:
+        """``create_quote`` for each item, in order, in one transaction (one lock, one clock update,
+        one commit): a quote, or the error that item raised (its writes undone). An item that fails
+        never fails the others: partial success is the normal outcome of a batch (DESIGN §7.8)."""
+        results: list[Json | SandboxError] = []
+        for item in items:
+            try:
+                results.append(self.create_quote(tenant, item))
+            except SandboxError as exc:
+                results.append(exc)
+        return results
 
     @public
     def check_exposure(self, tenant: str, params: ExposureCheckParams | Json) -> Json:
