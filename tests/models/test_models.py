@@ -177,6 +177,12 @@ VALID_RESPONSES: dict[str, dict[str, Any]] = {
         "data": {"id": "whe_1", "url": "https://x.test"},
     },
 }
+VALID_REQUESTS["QuoteBatchCreateParams"] = {"items": [VALID_REQUESTS["QuoteCreateParams"]]}
+BATCH_ERROR = {"index": 1, "type": "invalid_request_error", "code": "invalid_parameter", "message": "x"}
+VALID_RESPONSES["QuoteBatchError"] = BATCH_ERROR
+VALID_RESPONSES["QuoteBatch"] = {
+    "data": [{"object": "quote", **VALID_RESPONSES["Quote"]}, {"object": "error", **BATCH_ERROR}]
+}
 
 
 def test_every_model_has_an_example_here() -> None:
