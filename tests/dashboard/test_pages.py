@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +17,8 @@ from tests.dashboard.scenario import KEY_A, KEY_B, WEBHOOK_EVENTS, bind_policy
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.sandbox.dashboard import COOKIE, csrf_token, money
 
+Page = Any
+"""What the test client answers (httpx2's Response, which starlette's test client is built on)."""
 START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)
 RECEIVED: list[httpx.Request] = []
 
@@ -44,7 +47,7 @@ class Tenant:
         assert found is not None
         return found.group(1)
 
-    def get(self, path: str) -> httpx.Response:
+    def get(self, path: str) -> Page:
         answer = self.browser.get(path)
         assert self.key not in answer.text and self.key not in answer.headers.get("location", "")
         return answer
