@@ -318,3 +318,9 @@ def test_the_token_is_an_hmac_of_the_cookie_under_a_stored_secret(sb: Sandbox, a
     other.cookies.set(COOKIE, KEY_A, path="/dashboard")
     answer = other.post("/dashboard/clock/advance", data={"days": "1", "csrf_token": a.csrf()})
     assert answer.status_code == 303
+
+
+def test_only_our_own_notes_are_shown_after_an_action(a: Tenant) -> None:
+    assert 'id="done">Done: advanced 30 days' in a.get("/dashboard?done=advanced+30+days").text
+    crafted = a.get("/dashboard?done=Your+key+expired:+paste+it+at+http://evil.example").text
+    assert 'id="done"' not in crafted and "evil.example" not in crafted

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -52,6 +53,7 @@ PAGE = 50
 """Rows per page of each list."""
 _HERE = Path(__file__).resolve().parent
 _SECRET_TABLE, _SECRET_OWNER, _SECRET_KEY = "dashboard", "", "csrf_secret"
+_DONE = re.compile(r"[A-Za-z0-9_ ]{1,100}")
 _CSS = (_HERE / "static" / "dashboard.css").read_bytes()
 
 _templates = jinja2.Environment(
@@ -120,7 +122,7 @@ def dashboard_router(engine: Engine, webhooks: DeliveryWorker) -> APIRouter:
             csrf=csrf_token(secret(), tenant) if tenant else "",
             signed_in=tenant is not None,
             now=engine.clock(tenant)["now"] if tenant else None,
-            **{"done": None, **context},
+            **{"done": done(request), **context},
         )
         response = HTMLResponse(html, status_code=status)
         response.headers["cache-control"] = "no-store"
@@ -199,7 +201,7 @@ def dashboard_router(engine: Engine, webhooks: DeliveryWorker) -> APIRouter:
         return Response(_CSS, media_type="text/css", headers={"cache-control": "max-age=3600"})
 
     @router.get("/login")
-    async def login_form(request: Request) -> Response:
+    def login_form(request: Request) -> Response:  # sync: FastAPI runs it in the thread pool
         return render(request, "login.html", error=None)
 
     @router.post("/login")
@@ -208,7 +210,7 @@ def dashboard_router(engine: Engine, webhooks: DeliveryWorker) -> APIRouter:
         key = form.get("key", "").strip()
         problem = key_problem(key) if key else "Paste a test key (yg_test_...)."
         if problem is not None:
-            return render(request, "login.html", 401, error=problem)
+            return await run_in_threadpool(render, request, "login.html", 401, error=problem)
         response = RedirectResponse(PREFIX, status_code=303)
         response.set_cookie(COOKIE, key, path=PREFIX, httponly=True, samesite="strict")
         return response
@@ -227,7 +229,6 @@ def dashboard_router(engine: Engine, webhooks: DeliveryWorker) -> APIRouter:
             policies=engine.list_policies(tenant, limit=5)["data"],
             claims=engine.list_claims(tenant, limit=5)["data"],
             events=engine.list_events(tenant, limit=5)["data"],
-            done=request.query_params.get("done"),
         )
 
     def quotes(request: Request, tenant: str) -> HTMLResponse:
@@ -283,7 +284,7 @@ def dashboard_router(engine: Engine, webhooks: DeliveryWorker) -> APIRouter:
 
     def event(request: Request, tenant: str) -> HTMLResponse:
         found = engine.get_event(tenant, request.path_params["event_id"])
-        return render(request, "event.html", event=found, done=request.query_params.get("done"))
+        return render(request, "event.html", event=found)
 
     def endpoints(request: Request, tenant: str) -> HTMLResponse:
         return render(request, "endpoints.html", page=webhooks.list_endpoints(tenant, limit=100))
@@ -298,7 +299,6 @@ def dashboard_router(engine: Engine, webhooks: DeliveryWorker) -> APIRouter:
             "endpoint.html",
             endpoint=found,
             page=attempts,
-            done=request.query_params.get("done"),
         )
 
     def statement(request: Request, tenant: str) -> HTMLResponse:
@@ -372,6 +372,13 @@ def dashboard_router(engine: Engine, webhooks: DeliveryWorker) -> APIRouter:
     router.add_api_route("/endpoints/{endpoint_id}/send_test", action(send_test), methods=["POST"])
     router.add_api_route("/endpoints/{endpoint_id}/recover", action(recover), methods=["POST"])
     return router
+
+
+def done(request: Request) -> str | None:
+    """The note an action's redirect carries (``?done=``), shown only if it reads like one of ours
+    (words, digits, ids), so a crafted link cannot put a message of its own on the page."""
+    note = request.query_params.get("done")
+    return note if note is not None and _DONE.fullmatch(note) else None
 
 
 async def read_form(request: Request) -> dict[str, str]:
