@@ -324,3 +324,15 @@ def test_only_our_own_notes_are_shown_after_an_action(a: Tenant) -> None:
     assert 'id="done">Done: advanced 30 days' in a.get("/dashboard?done=advanced+30+days").text
     crafted = a.get("/dashboard?done=Your+key+expired:+paste+it+at+http://evil.example").text
     assert 'id="done"' not in crafted and "evil.example" not in crafted
+
+
+def test_a_policy_page_shows_its_endorsements_and_refunds(a: Tenant) -> None:
+    endorsement = a.api.policies.endorse(a.policy.id, principal_reduction=yg.Money.cny("3000.00"))
+    page = a.get(f"/dashboard/policies/{a.policy.id}").text
+    assert endorsement.id in page and "¥3,000.00" in page
+    assert money({"amount": endorsement.premium_refund.amount}) in page
+    assert "premium_refund" in page and "Refunded in all" in page
+    cancelled = a.api.policies.cancel(a.policy.id, reason="order_refunded")
+    assert cancelled.refund is not None
+    page = a.get(f"/dashboard/policies/{a.policy.id}").text
+    assert "Refund (cancel or settle)" in page and money({"amount": cancelled.refund.amount}) in page
