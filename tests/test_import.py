@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-HEAVY = ["fastapi", "uvicorn", "starlette", "psycopg", "yangguang_sdk.sandbox", "yangguang_sdk.cli"]
+HEAVY = ["fastapi", "uvicorn", "starlette", "jinja2", "psycopg", "yangguang_sdk.sandbox", "yangguang_sdk.cli"]
 
 
 def loaded_after(code: str) -> set[str]:

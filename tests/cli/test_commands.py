@@ -141,7 +141,7 @@ def test_console_script_module_runs() -> None:
     assert done.stdout.startswith("yangguang ")
 
 
-def test_sandbox_serve_prints_base_url_and_test_key_and_serves() -> None:
+def test_sandbox_serve_prints_base_url_test_key_and_dashboard_and_serves() -> None:
     port = free_port()
     proc = start_server(["-m", "yangguang_sdk.cli", "sandbox", "serve", "--port", str(port)], port)
     try:
@@ -150,11 +150,14 @@ def test_sandbox_serve_prints_base_url_and_test_key_and_serves() -> None:
             headers={"Authorization": "Bearer yg_test_sandbox_merchant"},
         )
         assert response.status_code == 200
+        login = httpx.get(f"http://127.0.0.1:{port}/dashboard/login")
+        assert login.status_code == 200 and "Sign in with a test key" in login.text
     finally:
         out, _ = stop_server(proc)
     text = out.decode()
     assert f"YANGGUANG_BASE_URL=http://127.0.0.1:{port}" in text
     assert "yg_test_sandbox_merchant" in text
+    assert f"dashboard: http://127.0.0.1:{port}/dashboard" in text
 
 
 def test_sandbox_serve_on_a_busy_port_is_one_line(runner: CliRunner, served: str) -> None:

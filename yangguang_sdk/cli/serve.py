@@ -44,7 +44,8 @@ def _check_port_free(host: str, port: int) -> None:
     "  yangguang sandbox serve\n"
     "  yangguang sandbox serve --port 9000 --db sandbox.sqlite --clock realtime\n"
     "  yangguang sandbox serve --host 0.0.0.0 --db postgresql://sandbox@db.internal/sandbox --workers 4\n\n"
-    "Then: export YANGGUANG_BASE_URL=http://127.0.0.1:8765 YANGGUANG_API_KEY=yg_test_sandbox_merchant",
+    "Then: export YANGGUANG_BASE_URL=http://127.0.0.1:8765 YANGGUANG_API_KEY=yg_test_sandbox_merchant\n\n"
+    "and open http://127.0.0.1:8765/dashboard in a browser (sign in with the same test key).",
 )
 @command
 def sandbox_serve(
@@ -78,7 +79,7 @@ def sandbox_serve(
         ),
     ] = 1,
 ) -> None:
-    """Serve the sandbox insurer over HTTP and print its base URL and a test API key.
+    """Serve the sandbox insurer over HTTP and print its base URL, a test API key and the dashboard's URL.
 
     The same server as `python -m yangguang_sdk.sandbox`; any yg_test_ key works, each key is a tenant of its own. Stop it with Ctrl-C.
     """
@@ -98,6 +99,7 @@ def sandbox_serve(
     from ..sandbox import DEFAULT_API_KEY, serve
 
     typer.echo(f"export {BASE_URL_ENV}=http://{host}:{port} {API_KEY_ENV}={DEFAULT_API_KEY}")
+    typer.echo(f"dashboard: http://{host}:{port}/dashboard  (sign in with a yg_test_ key)")
     serve(
         host=host,
         port=port,

@@ -64,6 +64,7 @@ __all__ = [
     "create_app",
     "error_answer",
     "error_status",
+    "key_problem",
 ]
 
 SANDBOX_BASE_URL = "http://sandbox.yangguang.invalid"
@@ -171,18 +172,28 @@ def _unauthorized(message: str) -> _HTTPError:
     return _HTTPError(401, "invalid_api_key", message)
 
 
-async def _tenant(authorization: Annotated[str | None, Header()] = None) -> str:
-    """The tenant is the API key: any well-formed yg_test_ key; live keys are refused."""
-    if not authorization or not authorization.startswith("Bearer "):
-        raise _unauthorized("Send your key as 'Authorization: Bearer yg_test_...'.")
-    key = authorization[len("Bearer ") :].strip()
+def key_problem(key: str) -> str | None:
+    """Why the sandbox refuses ``key`` (a message that never quotes it), or None: the tenant is the
+    key itself, any well-formed yg_test_ key; live keys are refused. The API and the dashboard
+    (``sandbox/dashboard``) both ask this one rule."""
     if key.startswith("yg_live_"):
-        raise _unauthorized("The sandbox accepts only test keys (yg_test_...), never live ones.")
+        return "The sandbox accepts only test keys (yg_test_...), never live ones."
     if not _TEST_KEY.fullmatch(key):
-        raise _unauthorized(
+        return (
             "Malformed API key: sandbox keys are yg_test_ followed by 4-200 ASCII letters, digits or "
             "underscores (the SDK's rule for a key)."
         )
+    return None
+
+
+async def _tenant(authorization: Annotated[str | None, Header()] = None) -> str:
+    """The tenant is the API key (``key_problem`` says which keys are taken)."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise _unauthorized("Send your key as 'Authorization: Bearer yg_test_...'.")
+    key = authorization[len("Bearer ") :].strip()
+    problem = key_problem(key)
+    if problem is not None:
+        raise _unauthorized(problem)
     return key
 
 
@@ -891,6 +902,11 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         """A month's statement: its balance transactions and totals; open until the month is over
         on your clock, then final and unchanging."""
         return JSONResponse(engine.get_statement(tenant, month))
+
+    # -- the web dashboard (DESIGN §7.9): the same engine calls, for a browser ------------------
+    from .dashboard import dashboard_router
+
+    app.include_router(dashboard_router(engine, webhooks))
 
     app.state.engine = engine
     app.state.delivery = webhooks

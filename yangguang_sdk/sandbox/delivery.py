@@ -51,6 +51,7 @@ at the deadline.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -134,6 +135,7 @@ class _Outcome:
     error: str | None = None
     retry_after: dt.timedelta | None = None
     response: str | None = None
+    duration_ms: int | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -520,6 +522,11 @@ class DeliveryWorker:
         """Sign at the real send time and POST, within the total deadline."""
         if job is None:
             return None
+        started = time.monotonic()
+        outcome = self._send(job)
+        return dataclasses.replace(outcome, duration_ms=round((time.monotonic() - started) * 1000))
+
+    def _send(self, job: _Job) -> _Outcome:
         sent = dt.datetime.fromtimestamp(int(clock_module.wall()), UTC)
         headers = _signer(job.keys).build_headers(job.event_id, job.body, timestamp=sent)
         headers["content-type"] = "application/json"
@@ -579,6 +586,7 @@ class DeliveryWorker:
                 "error": outcome.error,
                 "succeeded": outcome.succeeded,
                 "response": outcome.response,
+                "duration_ms": outcome.duration_ms,
                 "next_attempt_at": None if next_at is None else format_ts(next_at),
             },
         )

@@ -78,5 +78,8 @@ class DeliveryAttempt(APIObject):
     succeeded: bool = False
     response: str | None = None
     """The start of the receiver's answer, for debugging."""
+    duration_ms: int | None = None
+    """How long the attempt took on the sandbox's wall clock (sending, waiting, reading the answer's
+    start), in milliseconds; None on attempts recorded before the sandbox measured it."""
     next_attempt_at: dt.datetime | None = None
     """When the next attempt is due, if this one failed and the schedule goes on."""
