@@ -747,7 +747,7 @@ def bench_async_concurrency(
     async def raw(base: str, n: int) -> float:
         key = "yg_test_" + uuid.uuid4().hex
         headers = {"Authorization": f"Bearer {key}"}
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=64)  # the SDK's pool
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # the SDK's pool
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as client:
 
             async def one(i: int) -> None:

@@ -33,11 +33,10 @@ DEFAULT_MAX_CONCURRENCY = 64
 """Requests a client (with its copies) has in flight at most; more wait in the client. Below the
 pool's 100 connections on purpose: thousands of requests queued in httpcore's pool collapse it
 (DESIGN §7.8)."""
-DEFAULT_CONNECTION_LIMITS = httpx.Limits(
-    max_connections=100, max_keepalive_connections=DEFAULT_MAX_CONCURRENCY
-)
-"""Keep-alive for as many connections as may be in flight: with fewer, every request past the
-keep-alive count would close its connection and the next waiting one open a new one."""
+DEFAULT_CONNECTION_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+"""httpx's own defaults, on purpose: keeping as many connections alive as may be in flight (64)
+made each request cost the async client about 10 ms of CPU in httpcore's pool at 64 in flight
+(about 2.5 ms with 20), and its throughput fell to 0.4x of 4 in flight (docs/decisions.md)."""
 
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
