@@ -630,8 +630,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
         )
 
     def _response_info(self, call: PreparedCall, response: httpx.Response) -> ResponseInfo:
-        from .types import ResponseInfo  # the models load with the first resource, not with the client
-
+        ResponseInfo = _response_types()[0]  # noqa: N806 (the class, loaded on first use)
         return ResponseInfo(
             status_code=response.status_code,
             headers=response.headers,
@@ -648,9 +647,7 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
             obj: Any = _loader(req.cast_to)[0](response.content)
         except ValidationError as exc:
             raise self._unreadable(call, response, exc) from None
-        from .types._base import attach_response
-
-        attach_response(obj, self._response_info(call, response))
+        _response_types()[1](obj, self._response_info(call, response))
         return obj  # type: ignore[no-any-return]
 
     def _parse_page_data(
@@ -708,6 +705,17 @@ class BaseClient(Generic[HttpxClientT, TransportT]):
             method=call.request.method,
             url=str(call.request.url.copy_with(query=None)),
         )
+
+
+@functools.cache
+def _response_types() -> tuple[type[ResponseInfo], Callable[[Any, ResponseInfo], None]]:
+    """``ResponseInfo`` and ``attach_response``, imported once: the models load with the first
+    resource, not with the client, and an import statement in the per-call path costs more than
+    this cached lookup."""
+    from .types import ResponseInfo
+    from .types._base import attach_response
+
+    return ResponseInfo, attach_response
 
 
 @functools.lru_cache(maxsize=64)
