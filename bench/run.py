@@ -830,7 +830,10 @@ def main() -> int:
         sections += [
             "## 2. Webhook verification, identical messages",
             "",
-            "Target: HMAC at least 1.5x standardwebhooks; HMAC + typed event at least 1.0x.",
+            "Target: HMAC at least 1.5x standardwebhooks; HMAC + typed event at least 1.0x. On the",
+            "3.7 KB `policy.bound` event, standardwebhooks returns a plain dict while ours validates 13",
+            "nested models and 37 amounts: the last row compares like for like (standardwebhooks, then",
+            "the same typed models from its dict).",
             "",
             table("Verifications", "per second", "vs standardwebhooks", bench_webhooks(calls * 5, repeats)),
         ]
