@@ -21,7 +21,6 @@ from ._core import public
 from .policies import Policies
 from .records import EndorsementRecord, Json, LineRecord, PolicyRecord
 from .render import render
-from .statements import MerchantLine
 
 __all__ = ["Endorsements"]
 
@@ -89,14 +88,12 @@ class Endorsements(Policies):
             self._put_policy(tenant, record)
             wire = render(endorsement)
             self._store.put("endorsements", tenant, endorsement.id, wire, ts=to_micros(self._current))
-            self._post(
+            self._post_refund(
                 tenant,
-                "refund",
-                "premium_refunds",
-                "cash",
+                record.id,
+                record.merchant_order_id,
                 refund,
-                merchant=MerchantLine("premium_refund", record.id, record.merchant_order_id, endorsement.id),
-                policy_id=record.id,
+                endorsement.id,
                 endorsement_id=endorsement.id,
             )
             self._emit(tenant, "policy.endorsed", self._render_policy(record), endorsement=wire)

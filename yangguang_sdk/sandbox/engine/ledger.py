@@ -47,6 +47,28 @@ class Ledger(Statements):
         if merchant is not None:
             self._record_balance(tenant, merchant, fen)
 
+    def _post_refund(
+        self,
+        tenant: str,
+        policy_id: str,
+        merchant_order_id: str | None,
+        fen: int,
+        source_id: str,
+        **refs: str,
+    ) -> None:
+        """A premium refund of ``fen`` on a policy (cancel, settle or endorsement ``source_id``): the
+        journal entry and the merchant's ``premium_refund`` balance transaction."""
+        self._post(
+            tenant,
+            "refund",
+            "premium_refunds",
+            "cash",
+            fen,
+            merchant=MerchantLine("premium_refund", policy_id, merchant_order_id, source_id),
+            policy_id=policy_id,
+            **refs,
+        )
+
     @public
     def ledger(self, tenant: str) -> Json:
         """Journal entries in order, balances per account (debits − credits, fen) and the totals that

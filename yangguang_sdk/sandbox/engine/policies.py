@@ -314,15 +314,7 @@ class Policies(Quotes, Ledger):
         refund = record.refund or 0
         record.refunded_total += refund
         self._put_policy(tenant, record)
-        self._post(
-            tenant,
-            "refund",
-            "premium_refunds",
-            "cash",
-            refund,
-            merchant=MerchantLine("premium_refund", record.id, record.merchant_order_id, record.id),
-            policy_id=record.id,
-        )
+        self._post_refund(tenant, record.id, record.merchant_order_id, refund, record.id)
         self._store.delete_timers(tenant, record.id)
         self._emit(tenant, event_type, self._render_policy(record))
 
