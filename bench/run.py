@@ -624,23 +624,37 @@ def overhead_targets(
 
 
 def _child_run(args: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and max RSS (MB) of ``python <args>`` run as a child process."""
+    """Wall seconds and peak RSS (MB) of ``python <args>`` run as a child process.
+
+    The peak is the child's own ``VmHWM`` (read from /proc while it runs), not ``wait4``'s
+    ``ru_maxrss``: Linux carries the parent's resident size at fork into the child's ``ru_maxrss``,
+    so a child of a large bench process would report the bench's size."""
+    import tempfile
+
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 3):  # 3: some rows failed, a normal end
-        raise RuntimeError(
-            f"{args[:3]} exited {proc.returncode}: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}"
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
-    return elapsed, usage.ru_maxrss / 1024
+        peak_kb = 0
+        status = Path(f"/proc/{proc.pid}/status")
+        while proc.poll() is None:
+            try:
+                for line in status.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak_kb = max(peak_kb, int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - t0
+        if proc.returncode not in (0, 3):  # 3: some rows failed, a normal end
+            errors.seek(0)
+            raise RuntimeError(f"{args[:3]} exited {proc.returncode}: {errors.read().decode()[-500:]}")
+    return elapsed, peak_kb / 1024
 
 
 def bench_quote_batch(
