@@ -338,29 +338,27 @@ def test_cancel_preview_writes_nothing(engine: Engine) -> None:
     assert engine.cancel_policy(T, policy["id"], reason="x")["refund"] == preview["refund"]
 
 
+def _cancel_and_settle_refused(engine: Engine, policy_id: str, code: str) -> None:
+    """Both cancel and settle answer 409 ``code``, naming the policy."""
+    cancel = lambda: engine.cancel_policy(T, policy_id, reason="x")  # noqa: E731
+    settle = lambda: engine.settle_policy(T, policy_id)  # noqa: E731
+    for action in (cancel, settle):
+        with pytest.raises(Conflict) as err:
+            action()
+        assert err.value.code == code and policy_id in err.value.message
+
+
 def test_cancel_twice_answers_already_cancelled_naming_the_policy(engine: Engine) -> None:
     policy = bound_policy(engine)
     engine.cancel_policy(T, policy["id"], reason="x")
-    for action in ("cancel", "settle"):
-        with pytest.raises(Conflict) as err:
-            if action == "cancel":
-                engine.cancel_policy(T, policy["id"], reason="x")
-            else:
-                engine.settle_policy(T, policy["id"])
-        assert err.value.code == "policy_already_cancelled" and policy["id"] in err.value.message
+    _cancel_and_settle_refused(engine, policy["id"], "policy_already_cancelled")
 
 
 def test_cancel_or_settle_a_completed_policy_answers_already_completed(engine: Engine) -> None:
     policy = bound_policy(engine)
     engine.advance(T, 3 * DAY)
     engine.settle_policy(T, policy["id"])
-    for action in ("cancel", "settle"):
-        with pytest.raises(Conflict) as err:
-            if action == "cancel":
-                engine.cancel_policy(T, policy["id"], reason="x")
-            else:
-                engine.settle_policy(T, policy["id"])
-        assert err.value.code == "policy_already_completed" and policy["id"] in err.value.message
+    _cancel_and_settle_refused(engine, policy["id"], "policy_already_completed")
 
 
 def test_settle_refunds_unearned_premium_without_cooling_off(engine: Engine) -> None:
