@@ -340,11 +340,11 @@ def test_cancel_preview_writes_nothing(engine: Engine) -> None:
 
 def _cancel_and_settle_refused(engine: Engine, policy_id: str, code: str) -> None:
     """Both cancel and settle answer 409 ``code``, naming the policy."""
-    cancel = lambda: engine.cancel_policy(T, policy_id, reason="x")  # noqa: E731
-    settle = lambda: engine.settle_policy(T, policy_id)  # noqa: E731
-    for action in (cancel, settle):
-        with pytest.raises(Conflict) as err:
-            action()
+    with pytest.raises(Conflict) as cancelled:
+        engine.cancel_policy(T, policy_id, reason="x")
+    with pytest.raises(Conflict) as settled:
+        engine.settle_policy(T, policy_id)
+    for err in (cancelled, settled):
         assert err.value.code == code and policy_id in err.value.message
 
 
