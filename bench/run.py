@@ -60,13 +60,16 @@ def borrower(i: int) -> dict[str, object]:
 
 
 def claim_paid_body(i: int = 1) -> bytes:
-    """A realistic ``claim.paid`` event body, the message every webhook benchmark verifies."""
+    """A realistic ``claim.paid`` event body, the message every webhook benchmark verifies, laid
+    out as the sandbox sends it (compact JSON, the envelope's fields first)."""
     return json.dumps(
         {
+            "object": "event",
             "id": f"evt_{i}",
             "type": "claim.paid",
             "timestamp": "2026-11-25T00:00:00Z",
             "data": {
+                "object": "claim",
                 "id": f"clm_{i}",
                 "policy_id": "pol_1",
                 "status": "paid",
@@ -74,7 +77,9 @@ def claim_paid_body(i: int = 1) -> bytes:
                 "opened_at": "2026-11-25T00:00:00Z",
                 "version": 3,
             },
-        }
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
     ).encode()
 
 
@@ -243,7 +248,11 @@ def bench_engine(quotes: int) -> list[tuple[str, float, float]]:
     return [("engine.create_quote (in memory)", quotes / elapsed, 1.0)]
 
 
-def bench_webhooks(calls: int, repeats: int) -> list[tuple[str, float, float]]:
+Target = tuple[str, float, float, str, bool | None]
+
+
+def bench_webhooks(calls: int, repeats: int) -> list[Target]:
+    """Section 2, the small ``claim.paid`` event: verify against standardwebhooks' verify."""
     try:
         from yangguang_sdk.webhooks import Webhook, generate_ed25519_keypair
     except ImportError as exc:
@@ -262,19 +271,21 @@ def bench_webhooks(calls: int, repeats: int) -> list[tuple[str, float, float]]:
     ed = Webhook(sk)
     ed_headers = {**headers, "webhook-signature": ed.sign("msg_1", ts, body)}
     ed_verify = Webhook(pk)
-    cases: dict[str, Callable[[], Any]] = {}
-    raw_verify = getattr(ours, "verify_raw", None)
-    if raw_verify is not None:
-        cases["ours: HMAC v1 (verify_raw, dict)"] = lambda: raw_verify(body, headers)
-    cases["ours: HMAC v1 + typed event (verify)"] = lambda: ours.verify(body, headers)
-    cases["ours: Ed25519 v1a + typed event"] = lambda: ed_verify.verify(body, ed_headers)
+    raw_name = "ours: HMAC v1 (verify_raw, dict)"
+    typed_name = "ours: HMAC v1 + typed event (verify)"
+    cases: dict[str, Callable[[], Any]] = {
+        raw_name: lambda: ours.verify_raw(body, headers),
+        typed_name: lambda: ours.verify(body, headers),
+        "ours: verify, then its data read": lambda: ours.verify(body, headers).data,
+        "ours: Ed25519 v1a + typed event": lambda: ed_verify.verify(body, ed_headers),
+    }
     try:
         import standardwebhooks
 
         sw = standardwebhooks.Webhook(secret)
         cases["standardwebhooks: HMAC v1 (dict)"] = lambda: sw.verify(body, headers)
     except ImportError:
-        pass
+        return []
     try:
         import svix.webhooks
 
@@ -283,18 +294,23 @@ def bench_webhooks(calls: int, repeats: int) -> list[tuple[str, float, float]]:
     except ImportError:
         pass
     result = interleaved(cases, calls, repeats)
-    base = result.get("standardwebhooks: HMAC v1 (dict)")
-    rows = [(n, 1 / s, (base / s) if base else 1.0) for n, s in result.items()]
-    return rows + bench_webhooks_policy_bound(calls, repeats)
+    base = result["standardwebhooks: HMAC v1 (dict)"]
+    targets = {raw_name: 1.5, typed_name: 1.0}
+    rows: list[Target] = []
+    for name, seconds in result.items():
+        ratio = base / seconds
+        goal = targets.get(name)
+        rows.append((name, 1 / seconds, ratio, f"≥ {goal}x" if goal else "", ratio >= goal if goal else None))
+    return rows
 
 
 def policy_bound_body() -> bytes:
     """A real ``policy.bound`` event from the sandbox (about 3.7 KB: a 12-line schedule), compact
-    JSON as the sandbox sends it."""
+    JSON laid out as the sandbox sends it."""
     _, policy_bytes = sandbox_bytes()
     event = {
-        "id": "evt_bound_1",
         "object": "event",
+        "id": "evt_bound_1",
         "type": "policy.bound",
         "timestamp": "2026-11-25T02:00:00Z",
         "data": json.loads(policy_bytes),
@@ -302,8 +318,9 @@ def policy_bound_body() -> bytes:
     return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def bench_webhooks_policy_bound(calls: int, repeats: int) -> list[tuple[str, float, float]]:
-    """Section 2's rows for the larger body: verify + typed event against standardwebhooks' dict."""
+def bench_webhooks_policy_bound(calls: int, repeats: int) -> list[Target]:
+    """Section 2 for the larger body: verify + typed event against standardwebhooks' dict, and
+    the event's data read against standardwebhooks followed by the same typed models."""
     from yangguang_sdk.webhooks import Webhook
 
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -316,9 +333,12 @@ def bench_webhooks_policy_bound(calls: int, repeats: int) -> list[tuple[str, flo
         "webhook-signature": ours.sign("msg_1", ts, body),
     }
     size = f"policy.bound, {len(body) / 1024:.1f} KB"
+    typed_name = f"ours: HMAC v1 + typed event (verify), {size}"
+    read_name = f"ours: verify, then its data read (a typed Policy), {size}"
     cases: dict[str, Callable[[], Any]] = {
         f"ours: HMAC v1 (verify_signature), {size}": lambda: ours.verify_signature(body, headers),
-        f"ours: HMAC v1 + typed event (verify), {size}": lambda: ours.verify(body, headers),
+        typed_name: lambda: ours.verify(body, headers),
+        read_name: lambda: ours.verify(body, headers).data,
     }
     try:
         import standardwebhooks
@@ -326,19 +346,30 @@ def bench_webhooks_policy_bound(calls: int, repeats: int) -> list[tuple[str, flo
         from yangguang_sdk.types.event import parse_event
 
         sw = standardwebhooks.Webhook(secret)
-        cases[f"standardwebhooks: HMAC v1 (dict), {size}"] = lambda: sw.verify(body, headers)
+        base_name = f"standardwebhooks: HMAC v1 (dict), {size}"
+        like_name = f"standardwebhooks + the same typed event, {size}"
+        cases[base_name] = lambda: sw.verify(body, headers)
         # Like for like: standardwebhooks' verify, then the same typed models from its dict.
-        cases[f"standardwebhooks + the same typed event, {size}"] = lambda: parse_event(
-            sw.verify(body, headers)
-        )
+        cases[like_name] = lambda: parse_event(sw.verify(body, headers))
     except ImportError:
         return []
     result = interleaved(cases, max(50, calls // 5), repeats)
-    base = result[f"standardwebhooks: HMAC v1 (dict), {size}"]
-    like = result[f"standardwebhooks + the same typed event, {size}"]
-    rows = [(n, 1 / s, base / s) for n, s in result.items()]
-    typed = result[f"ours: HMAC v1 + typed event (verify), {size}"]
-    rows.append((f"ours typed vs standardwebhooks + the same typed event, {size}", 1 / typed, like / typed))
+    base, like = result[base_name], result[like_name]
+    rows: list[Target] = []
+    for name, seconds in result.items():
+        ratio = base / seconds
+        met = ratio >= 1.0 if name == typed_name else None
+        rows.append((name, 1 / seconds, ratio, "≥ 1.0x" if name == typed_name else "", met))
+    read = result[read_name]
+    rows.append(
+        (
+            f"ours, data read, vs standardwebhooks + the same typed event, {size}",
+            1 / read,
+            like / read,
+            "≥ 1.0x like for like",
+            like / read >= 1.0,
+        )
+    )
     return rows
 
 
@@ -854,12 +885,17 @@ def main() -> int:
         sections += [
             "## 2. Webhook verification, identical messages",
             "",
-            "Target: HMAC at least 1.5x standardwebhooks; HMAC + typed event at least 1.0x. On the",
-            "3.7 KB `policy.bound` event, standardwebhooks returns a plain dict while ours builds 16",
-            "typed objects and 39 amounts: the last row compares like for like (standardwebhooks, then",
-            "the same typed models from its dict).",
+            "Target: HMAC at least 1.5x standardwebhooks; HMAC + typed event at least 1.0x, on the",
+            "small `claim.paid` event and on the 3.7 KB `policy.bound` event (16 typed objects, 39",
+            "amounts), both laid out as the sandbox sends them. `verify` reads the event's envelope",
+            "(`id`, `type`, `timestamp`) at once and validates the rest (`data`, ...) from the verified",
+            'bytes the first time it is used; the rows "then its data read" pay for that too, and the',
+            "last row compares them like for like: standardwebhooks, then the same typed models.",
             "",
-            table("Verifications", "per second", "vs standardwebhooks", bench_webhooks(calls * 5, repeats)),
+            target_table("Verifications, claim.paid", "per second", bench_webhooks(calls * 5, repeats)),
+            target_table(
+                "Verifications, policy.bound", "per second", bench_webhooks_policy_bound(calls * 5, repeats)
+            ),
         ]
     if run(3):
         sections += [

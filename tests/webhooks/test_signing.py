@@ -443,7 +443,7 @@ def test_body_over_the_cap_fails(frozen_webhook: MakeWebhook) -> None:
         (b"{not json", "not valid JSON"),
         (b"[1, 2, 3]", "not a yangguang event"),
         (b'{"type": "claim.paid"}', "not a yangguang event"),
-        (b'{"type": "claim.paid", "timestamp": "2027-01-15T08:00:00Z", "data": {"id": 1}}', "data"),
+        (b'{"type": "claim.paid", "timestamp": "not a time", "data": {"id": 1}}', "timestamp"),
     ],
 )
 def test_signed_body_that_is_not_an_event_fails(
@@ -452,6 +452,34 @@ def test_signed_body_that_is_not_an_event_fails(
     secret = generate_hmac_secret()
     message = failure(frozen_webhook(secret), body, signed(secret, body))
     assert expected in message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # the envelope as the insurer sends it, then data that is no claim
+        b'{"object":"event","id":"evt_1","type":"claim.paid","timestamp":"2027-01-15T08:00:00Z",'
+        b'"data":{"id":1}}',
+        # another key order and spacing: the envelope is read by parsing the whole body
+        b'{"type": "claim.paid", "timestamp": "2027-01-15T08:00:00Z", "data": {"id": 1}}',
+        # a leading envelope, then a body that is not JSON at all
+        b'{"object":"event","id":"evt_1","type":"claim.paid","timestamp":"2027-01-15T08:00:00Z",'
+        b'"data":{"id":',
+    ],
+)
+def test_a_signed_event_whose_data_does_not_validate_fails_at_first_read(
+    frozen_webhook: MakeWebhook, body: bytes
+) -> None:
+    """verify reads the envelope; the rest is validated when first used, and a body that does not
+    validate raises WebhookVerificationError there, naming what is wrong."""
+    secret = generate_hmac_secret()
+    event = frozen_webhook(secret).verify(body, signed(secret, body))
+    assert event.type == "claim.paid"
+    for use in (lambda: event.data, lambda: event.model_dump(), lambda: repr(event), lambda: event == event):
+        with pytest.raises(WebhookVerificationError) as info:
+            use()
+        assert "data" in str(info.value) or "not valid JSON" in str(info.value)
+        assert "valid" in str(info.value)
 
 
 def test_verify_raw_refuses_json_that_is_not_an_object(frozen_webhook: MakeWebhook) -> None:

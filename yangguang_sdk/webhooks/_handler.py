@@ -239,13 +239,17 @@ class WebhookHandler:
     def _prepare(self, raw_body: bytes | str, headers: Headers) -> _Job | tuple[int, bytes]:
         try:
             event_id, event = self.webhook.verify_message(raw_body, headers)
+            function = self.function_for(event.type)
+            if function is not None:
+                # verify reads the envelope only; a body your function could not read is refused
+                # here, with a 400, rather than failing inside your function.
+                _load_event(event)
         except WebhookVerificationError as exc:
             self.logger.warning("rejected a webhook delivery: %s", exc)
             return _error(400, "webhook_verification_failed", str(exc))
         # De-duplicated on webhook-id, the Standard Webhooks message id (the insurer sets it to the
         # event's id; a sender whose body ids differ is still keyed on the message id).
         event_type = event.type
-        function = self.function_for(event_type)
         try:
             token = self.inbox.claim(event_id)
             claimed = token is not None
@@ -502,3 +506,10 @@ def _check_event_type(event_type: object, strict: bool) -> None:
             "Pass strict=False for a type newer than this SDK.",
             param="event_types",
         )
+
+
+def _load_event(event: Event) -> None:
+    """``types.event.load_event``: the event's fields beyond its envelope, validated now."""
+    from ..types.event import load_event
+
+    load_event(event)
