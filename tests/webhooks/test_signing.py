@@ -482,6 +482,24 @@ def test_a_signed_event_whose_data_does_not_validate_fails_at_first_read(
         assert "valid" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"{not json", "body is not valid JSON: key must be a string at line 1 column 2"),
+        (b'{"a": 1', "body is not valid JSON: EOF while parsing an object at line 1 column 7"),
+        (b'{"a": "\xff"}', "body is not UTF-8 text (bad byte at position 7)"),
+        (b'{"a": "\\ud800"}', "body is not valid JSON"),
+    ],
+)
+def test_verify_raw_says_where_the_json_breaks(
+    frozen_webhook: MakeWebhook, body: bytes, expected: str
+) -> None:
+    secret = generate_hmac_secret()
+    with pytest.raises(WebhookVerificationError) as info:
+        frozen_webhook(secret).verify_raw(body, signed(secret, body))
+    assert str(info.value).startswith(expected)
+
+
 def test_verify_raw_refuses_json_that_is_not_an_object(frozen_webhook: MakeWebhook) -> None:
     secret = generate_hmac_secret()
     webhook = frozen_webhook(secret)
