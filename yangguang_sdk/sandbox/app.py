@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -141,6 +142,15 @@ def _error_object(status: int, code: str, message: str, param: str | None) -> di
         "message": message,
         "param": param,
     }
+
+
+class _CompactJSONResponse(JSONResponse):
+    """A JSON answer encoded by pydantic-core instead of ``json.dumps``: the same bytes for the
+    engine's JSON (strings, integers, booleans, null, lists and objects; no floats), in about a
+    third of the time. For the largest answers, a quote batch's (about 5 kB per quote)."""
+
+    def render(self, content: Any) -> bytes:
+        return pydantic_core.to_json(content)
 
 
 def _error(status: int, code: str, message: str, param: str | None, request_id: str) -> JSONResponse:
@@ -469,15 +479,16 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         op: Callable[[], dict[str, Any]],
         *,
         atomic: bool = True,
+        response_class: type[JSONResponse] = JSONResponse,
     ) -> JSONResponse:
         if key is None:
-            return JSONResponse(op())
+            return response_class(op())
 
         def run() -> tuple[int, dict[str, Any]]:
             return 200, op()
 
         status, body, replayed = keys.run(tenant, key, fingerprint, run, atomic=atomic)
-        response = JSONResponse(body, status_code=status)
+        response = response_class(body, status_code=status)
         if replayed:
             response.headers["idempotent-replayed"] = "true"
         return response
@@ -497,7 +508,13 @@ def create_app(engine: Engine, delivery: DeliveryWorker | None = None) -> FastAP
         """Up to 1,000 quotes in one call and one transaction: one result per item, in order, a
         quote or the error POST /v1/quotes would answer for that item (with its ``index``).
         Idempotent as a whole with an Idempotency-Key."""
-        return idempotent(tenant, key, fingerprint, lambda: quote_batch(tenant, params.items))
+        return idempotent(
+            tenant,
+            key,
+            fingerprint,
+            lambda: quote_batch(tenant, params.items),
+            response_class=_CompactJSONResponse,
+        )
 
     def quote_batch(tenant: str, items: list[Any]) -> dict[str, Any]:
         checked: list[QuoteCreateParams | dict[str, Any]] = []
