@@ -389,8 +389,10 @@ async def _quote_rows(
         # line needs (_batch_view.py): the typed quotes cost more than the rest of this command.
         plan = create_batch(requests, idempotency_key=batch_key(keys, sent[0][0]))
         request = plan.request_as(QuoteLines)
+        answer: QuoteLines | None = None
         try:
-            answer = None if request is None else await client.execute(request)
+            if request is not None:
+                answer = await client.execute(request)
         except _FATAL:
             raise
         except APIStatusError as exc:
