@@ -444,9 +444,8 @@ def test_a_line_from_the_batch_view_is_the_line_from_the_typed_quote(tmp_path: P
     assert {q.decision for q in typed.quotes} == {"approved", "declined", "referred"}
     assert len(typed.errors) == 1
     lines = [batch._result_row(i, "o", r) for i, r in enumerate(view.data)]
-    assert lines == [
-        batch._result_row(i, "o", r) for i, r in enumerate(QuoteBatch.model_validate_json(body).data)
-    ]
+    typed_data: list[Any] = list(QuoteBatch.model_validate_json(body).data)  # Quote, not QuoteLine
+    assert lines == [batch._result_row(i, "o", r) for i, r in enumerate(typed_data)]
     assert any(line[7].endswith("Z") for line in lines)  # an expiry, written as on the wire
 
 
@@ -454,9 +453,9 @@ def test_the_batch_view_refuses_an_answer_the_typed_quote_would_refuse() -> None
     """Skipping fields is not skipping checks: a quote's money that is not Money fails to read."""
     from pydantic import ValidationError
 
-    from yangguang_sdk.cli._batch_view import QuoteLines
+    from yangguang_sdk.cli._batch_view import QuoteLine, QuoteLines
 
-    quote = {
+    quote: dict[str, Any] = {
         "object": "quote",
         "id": "quo_1",
         "decision": "approved",
@@ -466,4 +465,5 @@ def test_the_batch_view_refuses_an_answer_the_typed_quote_would_refuse() -> None
     with pytest.raises(ValidationError):
         QuoteLines.model_validate({"object": "quote_batch", "data": [quote]})
     quote["premium"] = {"amount": 1250, "currency": "CNY"}
-    assert QuoteLines.model_validate({"object": "quote_batch", "data": [quote]}).data[0].premium is not None
+    (line,) = QuoteLines.model_validate({"object": "quote_batch", "data": [quote]}).data
+    assert isinstance(line, QuoteLine) and line.premium is not None and line.premium.amount == 1250
