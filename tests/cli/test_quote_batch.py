@@ -190,17 +190,20 @@ def test_plain_progress_lines_give_rate_and_eta() -> None:
     assert "rows/s, ETA " in line and line.endswith("1 errors")
 
 
-class _CountingQuotes:
-    """A fake ``client.quotes`` whose batches fail every item alike, counting batches in flight."""
+class _CountingClient:
+    """A fake client whose batches (``POST /v1/quote_batches``, as ``quote-batch`` sends them) fail
+    every item alike, counting batches in flight."""
 
     def __init__(self, code: str = "invalid_row") -> None:
         self.in_flight = self.peak = self.calls = self.items = 0
         self.sizes: list[int] = []
         self.code = code
 
-    async def create_batch(self, items: list[dict[str, Any]], **opts: Any) -> Any:
-        from yangguang_sdk.types import QuoteBatch, QuoteBatchError
+    async def execute(self, request: Any) -> Any:
+        from yangguang_sdk.types import QuoteBatchError
 
+        assert (request.method, request.path) == ("POST", "/v1/quote_batches")
+        items = request.body.items
         self.in_flight += 1
         self.calls += 1
         self.sizes.append(len(items))
@@ -220,14 +223,14 @@ class _CountingQuotes:
                     message="not really quoted",
                 )
             )
-        return QuoteBatch(data=data)
+        return request.cast_to(data=data)
 
 
 def test_no_more_than_concurrency_batches_are_in_flight(tmp_path: Path) -> None:
     loans, out = tmp_path / "loans.csv", tmp_path / "out.csv"
     batch.generate_loans(loans, 500, today=dt.date(2026, 11, 25))
-    quotes = _CountingQuotes()
-    client: Any = type("FakeClient", (), {"quotes": quotes})()
+    quotes = _CountingClient()
+    client: Any = quotes
     options = batch.BatchOptions(loans, out, concurrency=7, batch_size=10, early_stop=0)
     summary = asyncio.run(batch.run_batch(client, options))
     assert quotes.items == 500 and summary.errors == 500
@@ -384,19 +387,19 @@ def test_the_first_100_rows_failing_alike_stop_the_batch_with_their_code(
 
 
 def test_the_early_stop_needs_the_same_code_on_every_one_of_the_first_rows(tmp_path: Path) -> None:
-    quotes = _CountingQuotes("mixed")  # the 50th item fails with another code
+    quotes = _CountingClient("mixed")  # the 50th item fails with another code
+    client: Any = quotes
     loans, out = tmp_path / "loans.csv", tmp_path / "out.csv"
     batch.generate_loans(loans, 300, today=dt.date(2026, 11, 25))
-    client: Any = type("FakeClient", (), {"quotes": quotes})()
     summary = asyncio.run(batch.run_batch(client, batch.BatchOptions(loans, out, concurrency=1)))
     assert quotes.items == 300 and summary.fatal is None
 
 
 def test_the_same_failing_code_on_the_first_100_rows_stops_before_the_rest_are_sent(tmp_path: Path) -> None:
-    quotes = _CountingQuotes()
+    quotes = _CountingClient()
+    client: Any = quotes
     loans, out = tmp_path / "loans.csv", tmp_path / "out.csv"
     batch.generate_loans(loans, 1000, today=dt.date(2026, 11, 25))
-    client: Any = type("FakeClient", (), {"quotes": quotes})()
     summary = asyncio.run(
         batch.run_batch(client, batch.BatchOptions(loans, out, concurrency=1, batch_size=50))
     )
@@ -417,3 +420,50 @@ def test_generate_replaces_a_portfolio_but_never_a_decisions_file(runner: CliRun
     assert result.exit_code == 2, result.output
     assert "is not a generated portfolio" in result.stderr
     assert decisions.read_text(encoding="utf-8").startswith("row,merchant_order_id,decision")
+
+
+def test_a_line_from_the_batch_view_is_the_line_from_the_typed_quote(tmp_path: Path) -> None:
+    """quote-batch reads each quote of a batch as the few fields its line needs
+    (``cli/_batch_view.py``), not as a typed ``Quote``: every line (approved with an expiry,
+    declined with no premium, referred, an error) is the one the typed quote gives."""
+    import json
+
+    from yangguang_sdk.cli._batch_view import QuoteLines
+    from yangguang_sdk.sandbox import Sandbox
+    from yangguang_sdk.types import QuoteBatch
+
+    loans = tmp_path / "loans.csv"
+    batch.generate_loans(loans, 60, today=dt.date(2026, 11, 25))
+    with loans.open(encoding="utf-8", newline="") as f:
+        requests = [batch.quote_request(row, "consumer_installment") for row in csv.DictReader(f)]
+    requests[7]["loan"]["first_due_date"] = "2020-01-01"  # the insurer refuses it: an error item
+    with Sandbox(now=dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)) as sb, sb.client() as client:
+        typed = client.quotes.create_batch(requests)
+    body = json.dumps(typed.to_dict()).encode()
+    view = QuoteLines.model_validate_json(body)
+    assert {q.decision for q in typed.quotes} == {"approved", "declined", "referred"}
+    assert len(typed.errors) == 1
+    lines = [batch._result_row(i, "o", r) for i, r in enumerate(view.data)]
+    typed_data: list[Any] = list(QuoteBatch.model_validate_json(body).data)  # Quote, not QuoteLine
+    assert lines == [batch._result_row(i, "o", r) for i, r in enumerate(typed_data)]
+    assert any(line[7].endswith("Z") for line in lines)  # an expiry, written as on the wire
+
+
+def test_the_batch_view_refuses_an_answer_the_typed_quote_would_refuse() -> None:
+    """Skipping fields is not skipping checks: a quote's money that is not Money fails to read."""
+    from pydantic import ValidationError
+
+    from yangguang_sdk.cli._batch_view import QuoteLine, QuoteLines
+
+    quote: dict[str, Any] = {
+        "object": "quote",
+        "id": "quo_1",
+        "decision": "approved",
+        "premium": 12.5,
+        "sum_insured": {"amount": 100, "currency": "CNY"},
+    }
+    with pytest.raises(ValidationError):
+        QuoteLines.model_validate({"object": "quote_batch", "data": [quote]})
+    quote["premium"] = {"amount": 1250, "currency": "CNY"}
+    (line,) = QuoteLines.model_validate({"object": "quote_batch", "data": [quote]}).data
+    assert isinstance(line, QuoteLine) and line.premium is not None and line.premium.amount == 1250

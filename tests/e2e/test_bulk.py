@@ -5,13 +5,15 @@ the connection pool."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import borrower, loan
+from tests.e2e.conftest import START, borrower, loan
 from yangguang_sdk import AsyncClient, Client, ParameterError
 from yangguang_sdk.sandbox import Sandbox
 from yangguang_sdk.types import Quote, QuoteBatch, QuoteBatchError
@@ -123,6 +125,44 @@ def test_a_batch_is_idempotent_as_a_whole(client: Client) -> None:
         again.last_response is not None and again.last_response.headers.get("idempotent-replayed") == "true"
     )
     assert len(client.quotes.list(limit=100).data) == 3
+
+
+class _Recording(httpx.BaseTransport):
+    """A transport that keeps the bytes of every answer."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.bodies: list[bytes] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        self.bodies.append(response.read())
+        return response
+
+
+def test_a_replayed_batch_answers_its_first_answer_byte_for_byte(tmp_path: Path) -> None:
+    """A batch's answer is stored as its JSON text (encoded once, for the answer and the store):
+    its replay, from the sandbox reopened on its file, is the same bytes, and they are the bytes
+    json.dumps gives every other answer (Chinese names as UTF-8, no spaces)."""
+    db = str(tmp_path / "sandbox.sqlite")
+    items = [item(0, merchant_order_id="订单-0"), item(1), item(2)]
+    items.append(item(3, loan={**loan(), "first_due_date": "2020-01-01"}))  # refused by the insurer
+    answers: list[tuple[bytes, QuoteBatch]] = []
+    for _ in range(2):  # the second time, a sandbox reopened on the same file
+        with Sandbox(db=db, now=START) as sb:
+            recording = _Recording(sb.transport())
+            with sb.client(transport=recording) as client:
+                result = client.quotes.create_batch(items, idempotency_key="portfolio-bytes")
+            answers.append((recording.bodies[-1], result))
+    (first_bytes, first), (again_bytes, again) = answers
+    assert again.last_response is not None and again.last_response.replayed
+    assert first.last_response is not None and not first.last_response.replayed
+    assert again_bytes == first_bytes
+    assert (
+        first_bytes == json.dumps(json.loads(first_bytes), ensure_ascii=False, separators=(",", ":")).encode()
+    )
+    assert "订单-0".encode() in first_bytes  # UTF-8, not \\u escapes
+    assert len(first.quotes) == 3 and [e.index for e in first.errors] == [3]
 
 
 def test_an_item_refused_by_the_sandbox_leaves_no_trace_and_the_rest_commit(client: Client) -> None:

@@ -14,7 +14,7 @@ from tests.consent import consent_now
 from yangguang_sdk.sandbox.app import error_answer, error_status
 from yangguang_sdk.sandbox.engine import Engine
 from yangguang_sdk.sandbox.errors import Conflict, Invalid, NotFound
-from yangguang_sdk.sandbox.idempotency import Idempotency
+from yangguang_sdk.sandbox.idempotency import Idempotency, JSONText
 from yangguang_sdk.types import Policy, Quote, parse_event
 
 from .test_pricing import quote_params, ref_expected_losses
@@ -462,7 +462,14 @@ def test_an_error_outcome_is_stored_and_replayed(engine: Engine, keys: Idempoten
     with pytest.raises(Conflict):
         keys.run(T, "k", "fp", _bind_op(engine, quote["id"]))
     status, body, replayed = keys.run(T, "k", "fp", lambda: pytest.fail("must not run again"))
+    assert isinstance(body, dict)
     assert (status, body["error"]["code"], replayed) == (409, "quote_not_bindable", True)
+
+
+def test_an_answer_given_as_json_text_is_stored_and_replayed_as_that_text(keys: Idempotency) -> None:
+    text = JSONText('{"object":"quote_batch","data":[{"object":"error","message":"订单"}]}')
+    assert keys.run(T, "t", "fp", lambda: (200, text)) == (200, text, False)
+    assert keys.run(T, "t", "fp", lambda: pytest.fail("must not run again")) == (200, text, True)
 
 
 def test_error_outcome_rolls_back_the_ops_writes(engine: Engine, keys: Idempotency) -> None:

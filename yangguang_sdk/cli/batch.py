@@ -58,8 +58,8 @@ from ._common import (
 if TYPE_CHECKING:
     from .. import AsyncClient
     from ..types.money import Money
-    from ..types.quote import Quote
     from ..types.quote_batch import QuoteBatchError
+    from ._batch_view import QuoteLine
 
 __all__ = [
     "INPUT_COLUMNS",
@@ -382,8 +382,17 @@ async def _quote_rows(
         sent.append((n, order))
         keys.append(idempotency_key(row, product, attempt))
     if requests:
+        from ..resources.quotes import create_batch
+        from ._batch_view import QuoteLines
+
+        # client.quotes.create_batch's own checks and request, its answer read as the few fields a
+        # line needs (_batch_view.py): the typed quotes cost more than the rest of this command.
+        plan = create_batch(requests, idempotency_key=batch_key(keys, sent[0][0]))
+        request = plan.request_as(QuoteLines)
+        answer: QuoteLines | None = None
         try:
-            results = await client.quotes.create_batch(requests, idempotency_key=batch_key(keys, sent[0][0]))
+            if request is not None:
+                answer = await client.execute(request)
         except _FATAL:
             raise
         except APIStatusError as exc:
@@ -391,12 +400,13 @@ async def _quote_rows(
             for n, order in sent:
                 records[n] = _error_row(n, order, code, exc.param, exc.message)
         else:
-            for (n, order), result in zip(sent, results.data, strict=True):
+            results = plan.ordered(None if answer is None else answer.data)
+            for (n, order), result in zip(sent, results, strict=True):
                 records[n] = _result_row(n, order, result)
     return [records[n] for n, _, _ in rows]
 
 
-def _result_row(n: int, order: str, result: Quote | QuoteBatchError) -> list[str]:
+def _result_row(n: int, order: str, result: QuoteLine | QuoteBatchError) -> list[str]:
     if result.object == "error":
         return _error_row(n, order, result.code, result.param, result.message)
     expires = result.expires_at.isoformat().replace("+00:00", "Z") if result.expires_at else ""
