@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -688,47 +688,40 @@ def _child_run(args: list[str], cwd: Path) -> tuple[float, float]:
     return elapsed, peak_kb / 1024
 
 
+def _engine_quote_rate(engine_quotes: int, db: str | None) -> float:
+    """Quotes per second of the engine's own in-process ``create_quote`` on a fresh store."""
+    from yangguang_sdk.sandbox.engine import Engine
+    from yangguang_sdk.types import QuoteCreateParams
+
+    engine = Engine(now=dt.datetime.now(dt.timezone.utc), db=db)
+    due = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    loan = {**cast(dict[str, Any], RAW_BODY["loan"]), "first_due_date": due}
+    params = [
+        QuoteCreateParams.model_validate({**RAW_BODY, "merchant_order_id": f"E-{i}", "loan": loan})
+        for i in range(engine_quotes)
+    ]
+    t0 = time.perf_counter()
+    for p in params:
+        engine.create_quote("yg_test_bench", p)
+    rate = engine_quotes / (time.perf_counter() - t0)
+    engine.close()
+    return rate
+
+
 def bench_quote_batch(
     sizes: list[int], engine_quotes: int
 ) -> list[tuple[str, float, float, str, bool | None]]:
     """``yangguang quote-batch --sandbox`` (a child process: its own max RSS) against the engine's own
-    in-process ``create_quote`` rate on the same store (SQLite), measured in this run."""
+    in-process ``create_quote`` rate on the same store (SQLite), measured in this run before and
+    after the commands (their mean is the base, so a machine slowing down meanwhile cancels out).
+    The target is on the largest size; the smaller one carries the command's fixed start-up (about
+    2 s: imports and the sandbox app) and is shown for the memory comparison."""
     import tempfile
 
-    from yangguang_sdk.sandbox.engine import Engine
-    from yangguang_sdk.types import QuoteCreateParams
-
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
-        rates: dict[str, float] = {}
-        for label, db in (("SQLite", str(Path(tmp) / "engine.sqlite")), ("in memory", None)):
-            engine = Engine(now=dt.datetime.now(dt.timezone.utc), db=db)
-            due = (dt.date.today() + dt.timedelta(days=30)).isoformat()
-            params = [
-                QuoteCreateParams.model_validate(
-                    {
-                        **RAW_BODY,
-                        "merchant_order_id": f"E-{i}",
-                        "loan": {**RAW_BODY["loan"], "first_due_date": due},
-                    }
-                )
-                for i in range(engine_quotes)
-            ]
-            t0 = time.perf_counter()
-            for p in params:
-                engine.create_quote("yg_test_bench", p)
-            rates[label] = engine_quotes / (time.perf_counter() - t0)
-            engine.close()
-        base = rates["SQLite"]
-        rows: list[tuple[str, float, float, str, bool | None]] = [
-            ("engine.create_quote in process (SQLite, the store of --sandbox)", base, 1.0, "", None),
-            (
-                "engine.create_quote in process (in memory)",
-                rates["in memory"],
-                rates["in memory"] / base,
-                "",
-                None,
-            ),
-        ]
+        before = _engine_quote_rate(engine_quotes, str(Path(tmp) / "engine-before.sqlite"))
+        in_memory = _engine_quote_rate(engine_quotes, None)
+        commands: list[tuple[int, float]] = []
         rss: dict[int, float] = {}
         for size in sizes:
             loans, out = Path(tmp) / f"loans-{size}.csv", Path(tmp) / f"out-{size}.csv"
@@ -737,22 +730,33 @@ def bench_quote_batch(
             elapsed, rss[size] = _child_run(
                 [*cli, str(loans), "-o", str(out), "--sandbox", "--progress", "none"], Path(tmp)
             )
-            rate = size / elapsed
+            commands.append((size, size / elapsed))
+        after = _engine_quote_rate(engine_quotes, str(Path(tmp) / "engine-after.sqlite"))
+        base = (before + after) / 2
+        rows: list[tuple[str, float, float, str, bool | None]] = [
+            (
+                "engine.create_quote in process (SQLite, the store of --sandbox), before",
+                before,
+                before / base,
+                "",
+                None,
+            ),
+            ("engine.create_quote in process (SQLite), after the commands", after, after / base, "", None),
+            ("engine.create_quote in process (in memory)", in_memory, in_memory / base, "", None),
+        ]
+        large = max(sizes)
+        for size, rate in commands:
+            target = size == large
             rows.append(
                 (
                     f"quote-batch --sandbox, {size:,} rows (rows/s, whole command)",
                     rate,
                     rate / base,
-                    "≥ 0.5x engine (SQLite)",
-                    rate / base >= 0.5,
+                    "≥ 0.5x engine (SQLite, mean)" if target else "",
+                    rate / base >= 0.5 if target else None,
                 )
             )
-            if rate / rates["in memory"] < 0.5:
-                print(
-                    f"note: {size:,} rows at {rate / rates['in memory']:.2f}x the in-memory engine",
-                    file=sys.stderr,
-                )
-        small, large = min(sizes), max(sizes)
+        small = min(sizes)
         rows.append((f"quote-batch max RSS, {small:,} rows (MB)", rss[small], 1.0, "", None))
         rows.append(
             (
@@ -965,7 +969,9 @@ def main() -> int:
             "## 7. Bulk and concurrency",
             "",
             "`yangguang quote-batch --sandbox` as a child process (its own max RSS), in batches of 100, against",
-            "the engine's own in-process `create_quote` rate on the same store, measured in this run; then one",
+            "the engine's own in-process `create_quote` rate on the same store, measured in this run before and",
+            "after the commands (the base is their mean); the target is on 100,000 rows, as the issue sets it",
+            "(10,000 rows carry the command's start-up of about 2 s and show that memory stays flat); then one",
             "`AsyncClient` (default `max_concurrency=64`) against the served sandbox, with few and with",
             "thousands of quotes in flight, and raw `httpx.AsyncClient` with thousands at once.",
             "",
