@@ -284,8 +284,6 @@ class _Envelope(BaseModel):
     timestamp: dt.datetime
 
 
-_CLASS_OF_TYPE: dict[str, type[BaseEvent]] = {}
-
 # The insurer's events start with their four envelope fields as plain strings,
 # {"object":"event","id":"evt_...","type":"policy.bound","timestamp":"2026-11-25T02:00:00Z",...}:
 # read there, they cost no JSON parse of the whole body.
@@ -388,10 +386,9 @@ def load_event(event: BaseEvent) -> bool:
 KNOWN_EVENT_CLASSES: tuple[type[BaseEvent], ...] = get_args(get_args(_KnownEvent)[0])
 """Every typed event class (each ``type`` Literal names its event types): the catalog reads them."""
 
-_CLASS_OF_TYPE.update(
-    {
-        event_type: cls
-        for cls in KNOWN_EVENT_CLASSES
-        for event_type in get_args(cls.model_fields["type"].annotation)
-    }
-)
+_CLASS_OF_TYPE: dict[str, type[BaseEvent]] = {
+    event_type: cls
+    for cls in KNOWN_EVENT_CLASSES
+    for event_type in get_args(cls.model_fields["type"].annotation)
+}
+"""The class of each known event type, for ``parse_event_deferred``."""

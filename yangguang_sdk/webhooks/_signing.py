@@ -11,7 +11,6 @@ import base64
 import binascii
 import datetime as dt
 import hmac
-import json
 import math
 import numbers
 import os
@@ -716,26 +715,28 @@ def _describe_skew(skew: float, tolerance: int) -> str:
     )
 
 
-def _describe_bad_json(body: bytes, exc: Exception) -> str:
-    if not isinstance(exc, UnicodeDecodeError):
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError as decode_error:
-            exc = decode_error
-    if isinstance(exc, UnicodeDecodeError):
+def _not_utf8(body: bytes) -> str | None:
+    """What is wrong with a body that is not UTF-8 text, None when it is."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
         return f"body is not UTF-8 text (bad byte at position {exc.start})"
-    if isinstance(exc, json.JSONDecodeError):
-        return f"body is not valid JSON: {exc.msg} at position {exc.pos}"
+    return None
+
+
+def _describe_bad_json(body: bytes, exc: Exception) -> str:
+    problem = _not_utf8(body)
+    if problem is not None:
+        return problem
     if isinstance(exc, ValueError) and str(exc) and len(str(exc)) <= 120:
         return f"body is not valid JSON: {exc}"  # pydantic-core's parser: what, at line and column
     return f"body is not valid JSON ({type(exc).__name__})"
 
 
 def _describe_bad_event(body: bytes, exc: Exception) -> str:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as decode_error:
-        return _describe_bad_json(body, decode_error)
+    problem = _not_utf8(body)
+    if problem is not None:
+        return problem
     errors = getattr(exc, "errors", None)
     if callable(errors):
         try:
